@@ -1,0 +1,56 @@
+# Lexbase — the two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: run install dev test test-fast lint format provision clean help
+
+help:
+	@echo "make run       install into .venv, migrate, serve (embedded mode)"
+	@echo "make test      install dev deps, provision services (as root), run the whole suite"
+	@echo "make lint      ruff + mypy"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	@touch $@
+
+$(DEV_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+dev: $(DEV_STAMP)
+
+run: $(STAMP)
+	$(BIN)/lexbase migrate
+	exec $(BIN)/lexbase serve
+
+# Postgres (+pgvector) and Redis come from Debian packages; the tests start their own instances.
+provision:
+	@if [ "$$(id -u)" = "0" ]; then bash scripts/provision-services.sh; \
+	else echo "make: not root, skipping service provisioning (Postgres/Redis tier may be skipped)"; fi
+
+test: $(DEV_STAMP) provision
+	$(BIN)/pytest --cov --cov-report=term:skip-covered -p no:cacheprovider
+
+test-fast: $(DEV_STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider -k "not postgres"
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+format: $(DEV_STAMP)
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,0 +1,8 @@
+"""Lexbase: a self-hostable, multi-tenant legal document AI service."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("lexbase")
+except PackageNotFoundError:  # running from a source tree without an install
+    __version__ = "0.0.0"

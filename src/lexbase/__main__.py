@@ -1,0 +1,3 @@
+from lexbase.cli import main
+
+main()

@@ -1,0 +1,172 @@
+"""Typed settings, read from the environment and `.env` with the `LEXBASE_` prefix."""
+
+from __future__ import annotations
+
+import enum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Development keeps working out of the box; anything else must configure a real secret.
+DEV_SECRET_KEY = "lexbase-development-secret-key-do-not-use-in-production"  # noqa: S105
+MIN_SECRET_LENGTH = 32
+_PLACEHOLDER_MARKERS = ("changeme", "change-me", "change_me", "secret", "placeholder", "example")
+
+
+class Environment(enum.StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+    TEST = "test"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEXBASE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    database_echo: bool = False
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    redis_url: str | None = None
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_request_mb: int = Field(default=60, ge=1, le=4096)
+    max_upload_mb: int = Field(default=50, ge=1, le=4096)
+
+    rate_limit_enabled: bool = True
+    rate_limit_default: str = "600/minute"
+    rate_limit_auth: str = "20/minute"
+    rate_limit_upload: str = "120/minute"
+    rate_limit_search: str = "300/minute"
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    ready_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator(
+        "rate_limit_default", "rate_limit_auth", "rate_limit_upload", "rate_limit_search"
+    )
+    @classmethod
+    def _rate_limit_notation(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError("must be a rate such as '600/minute' or '10/second'") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if value.startswith(("postgres://", "postgresql://")):
+            value = "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError(
+                "must be a postgresql:// (asyncpg) or sqlite+aiosqlite:// URL",
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _secret_is_strong_outside_development(self) -> Self:
+        if self.env is Environment.DEVELOPMENT:
+            return self
+        secret = self.secret_key.get_secret_value()
+        lowered = secret.lower()
+        if (
+            secret == DEV_SECRET_KEY
+            or len(secret) < MIN_SECRET_LENGTH
+            or any(marker in lowered for marker in _PLACEHOLDER_MARKERS)
+        ):
+            raise ValueError(
+                f"LEXBASE_SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} "
+                f"characters when LEXBASE_ENV={self.env.value} "
+                "(generate one with `lexbase gen-secrets`)",
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'lexbase.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def max_request_bytes(self) -> int:
+        return self.max_request_mb * 1024 * 1024
+
+
+class ConfigurationError(Exception):
+    """Raised with one human-readable line naming the offending setting."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation failures into one clear line per setting."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            message = error["msg"].removeprefix("Value error, ")
+            if error["loc"]:
+                field = "_".join(str(part) for part in error["loc"])
+                message = f"LEXBASE_{field.upper()}: {message}"
+            problems.append(message)
+        raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,194 @@
+"""Pure-ASGI middleware: request context, access log, metrics, security headers, body limit."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lexbase.core.errors import error_body
+from lexbase.core.metrics import Metrics
+
+log = structlog.get_logger("lexbase.access")
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+# The interactive docs load their own scripts; every other response is API data.
+_API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template, so metrics never explode on ids."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "<unmatched>"
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1").strip()
+            return candidate if _REQUEST_ID_RE.match(candidate) else None
+    return None
+
+
+async def send_json_error(
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    request_id: str | None,
+    headers: dict[str, str] | None = None,
+) -> None:
+    body = json.dumps(error_body(code, message, request_id)).encode()
+    raw_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestContextMiddleware:
+    """Outermost layer: request id, structured access log, metrics, headers, last-resort 500."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, hsts: bool) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+        is_docs = scope["path"].startswith("/api/v1/docs") or scope["path"].startswith(
+            "/api/v1/redoc"
+        )
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+                for key, value in SECURITY_HEADERS.items():
+                    headers.setdefault(key, value)
+                if not is_docs:
+                    headers.setdefault("Content-Security-Policy", _API_CSP)
+                if self.hsts:
+                    headers.setdefault(
+                        "Strict-Transport-Security", "max-age=63072000; includeSubDomains"
+                    )
+            await send(message)
+
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            log.exception("request.unhandled_error", error_type=type(exc).__name__)
+            if response_started:
+                raise
+            await send_json_error(
+                send_wrapper, 500, "internal_error", "Internal server error", request_id
+            )
+        finally:
+            self.metrics.in_flight.dec()
+            elapsed = time.perf_counter() - started
+            route = route_template(scope)
+            self.metrics.observe(scope["method"], route, status, elapsed)
+            log.info(
+                "http.request",
+                method=scope["method"],
+                path=scope["path"],
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+                client=_client_host(scope),
+            )
+            structlog.contextvars.unbind_contextvars("request_id")
+
+
+def _client_host(scope: Scope) -> str | None:
+    client: Any = scope.get("client")
+    return client[0] if client else None
+
+
+class BodySizeLimitMiddleware:
+    """Refuses bodies over the global limit: by Content-Length up front, else while streaming."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = scope.get("state", {}).get("request_id")
+        message = f"Request body exceeds the limit of {self.max_bytes} bytes"
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    await send_json_error(
+                        send, 400, "bad_request", "Invalid Content-Length", request_id
+                    )
+                    return
+                if declared > self.max_bytes:
+                    await send_json_error(send, 413, "payload_too_large", message, request_id)
+                    return
+        received = 0
+        response_started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            msg = await receive()
+            if msg["type"] == "http.request":
+                received += len(msg.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge(self.max_bytes)
+            return msg
+
+        async def tracking_send(msg: Message) -> None:
+            nonlocal response_started
+            if msg["type"] == "http.response.start":
+                response_started = True
+            await send(msg)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge:
+            if response_started:
+                raise
+            await send_json_error(send, 413, "payload_too_large", message, request_id)
+
+
+class _BodyTooLarge(HTTPException):
+    """An HTTPException so FastAPI's body parsing lets it through to the error handler."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"Request body exceeds the limit of {max_bytes} bytes")

@@ -1,0 +1,55 @@
+"""Everything the app holds open, created and closed by the lifespan (never at import time)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+from limits.aio.storage import Storage
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from lexbase.core.config import Settings
+from lexbase.core.db import create_engine, create_sessionmaker
+from lexbase.core.ratelimit import create_storage
+from lexbase.providers.base import BlobStore
+from lexbase.providers.blobstores.local import LocalBlobStore
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    blobs: BlobStore
+    redis: Redis | None
+    rate_limit_storage: Storage
+
+    async def close(self) -> None:
+        await self.blobs.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.engine.dispose()
+
+
+def open_resources(settings: Settings) -> Resources:
+    """Create the clients; connections open lazily, so a down service does not stop startup."""
+    engine = create_engine(settings)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    resources = Resources(
+        settings=settings,
+        engine=engine,
+        sessionmaker=create_sessionmaker(engine),
+        blobs=LocalBlobStore(settings.blob_dir),
+        redis=redis,
+        rate_limit_storage=create_storage(settings),
+    )
+    log.info(
+        "resources.opened",
+        database=engine.dialect.name,
+        blobs=resources.blobs.name,
+        redis=redis is not None,
+    )
+    return resources

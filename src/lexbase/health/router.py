@@ -1,0 +1,50 @@
+"""Public health endpoints (outside `/api/v1`, as load balancers expect) and `/metrics`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from lexbase import __version__
+from lexbase.core.deps import ResourcesDep
+from lexbase.core.metrics import CONTENT_TYPE_LATEST
+from lexbase.health.schemas import CheckOut, HealthStatus, LivenessOut, ReadinessOut
+from lexbase.health.service import run_checks
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=HealthStatus)
+async def health(resources: ResourcesDep) -> HealthStatus:
+    checks = await run_checks(resources)
+    status = "ok" if all(check.ok for check in checks) else "degraded"
+    return HealthStatus(status=status, version=__version__)
+
+
+@router.get("/health/live", response_model=LivenessOut)
+async def live() -> LivenessOut:
+    return LivenessOut(status="alive")
+
+
+@router.get(
+    "/health/ready",
+    response_model=ReadinessOut,
+    responses={503: {"model": ReadinessOut, "description": "A dependency is down"}},
+)
+async def ready(resources: ResourcesDep) -> JSONResponse:
+    checks = await run_checks(resources)
+    body = ReadinessOut(
+        status="ready" if all(c.ok for c in checks) else "not_ready",
+        checks={
+            c.name: CheckOut(
+                status="ok" if c.ok else "down", latency_ms=c.latency_ms, error=c.error
+            )
+            for c in checks
+        },
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if body.status == "ready" else 503)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

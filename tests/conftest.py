@@ -1,0 +1,167 @@
+"""Test tiers and fixtures.
+
+Every API test runs twice: on SQLite (a fresh copy of a migrated template file per test) and on
+a real PostgreSQL + pgvector server started for the run. Tests commit for real, exactly as the
+service does (background jobs use their own sessions, which a wrapping rollback could not see);
+isolation comes from a fresh SQLite file or from truncating every table after each test.
+
+Outside CI a missing PostgreSQL or Redis skips that tier with a loud notice; with CI=true it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from lexbase.app import create_app
+from lexbase.core.config import Environment, Settings
+from lexbase.core.migrate import upgrade
+from lexbase.models import Base
+from tests.support.services import (
+    PostgresServer,
+    RedisServer,
+    ServiceUnavailable,
+    start_postgres,
+    start_redis,
+)
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+TEST_SECRET = "lexbase-tests-9f2c4e7a1b3d5f60718293a4b5c6d7e8"
+
+
+def _unavailable(what: str, exc: Exception) -> None:
+    message = f"{what} is not available: {exc}"
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: a missing service is a failure)", pytrace=False)
+    warnings.warn(f"SKIPPING the {what} tier — {message}", stacklevel=2)
+    pytest.skip(f"{what} unavailable: {exc}")
+
+
+@pytest.fixture(scope="session")
+def services_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="lexbase-services-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(services_dir: Path) -> Iterator[PostgresServer]:
+    try:
+        server = start_postgres(services_dir)
+    except ServiceUnavailable as exc:
+        _unavailable("PostgreSQL", exc)
+    try:
+        upgrade(Settings(env=Environment.TEST, database_url=server.url, secret_key=TEST_SECRET))
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(services_dir: Path) -> Iterator[RedisServer]:
+    try:
+        server = start_redis(services_dir)
+    except ServiceUnavailable as exc:
+        _unavailable("Redis", exc)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database that each test copies instead of migrating again."""
+    data_dir = tmp_path_factory.mktemp("sqlite-template")
+    upgrade(Settings(env=Environment.TEST, data_dir=data_dir, secret_key=TEST_SECRET))
+    return data_dir / "lexbase.db"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+async def _truncate_all(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            if tables:
+                await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def database_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[str]:
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "data" / "lexbase.db"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    try:
+        yield server.url
+    finally:
+        await _truncate_all(server.url)
+
+
+SettingsFactory = Callable[..., Settings]
+
+
+@pytest.fixture
+def make_settings(database_url: str, tmp_path: Path) -> SettingsFactory:
+    def factory(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "env": Environment.TEST,
+            "data_dir": tmp_path / "data",
+            "database_url": database_url,
+            "secret_key": TEST_SECRET,
+            "log_json": True,
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)
+
+    return factory
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app's real lifespan and talk to it over ASGI."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+@pytest.fixture
+async def client(make_settings: SettingsFactory) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(create_app(make_settings())) as c:
+        yield c
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The shared Redis server, emptied before each test that uses it."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url

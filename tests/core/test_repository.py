@@ -1,0 +1,93 @@
+"""The generic repository and the per-request transaction, on both databases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import String, select
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from lexbase.core.db import IdMixin, TimestampMixin, UTCDateTime, create_sessionmaker, transaction
+from lexbase.core.repository import Repository
+
+
+class _Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class Widget(IdMixin, TimestampMixin, _Base):
+    __tablename__ = "test_widgets"
+    name: Mapped[str] = mapped_column(String(50))
+    owner: Mapped[str] = mapped_column(String(50))
+
+
+class WidgetRepository(Repository[Widget]):
+    model = Widget
+
+
+@pytest.fixture
+async def sessionmaker(database_url: str) -> AsyncIterator[object]:
+    engine = create_async_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(_Base.metadata.create_all)
+    try:
+        yield create_sessionmaker(engine)
+    finally:
+        async with engine.begin() as conn:
+            await conn.run_sync(_Base.metadata.drop_all)
+        await engine.dispose()
+
+
+async def test_add_get_update_delete(sessionmaker: object) -> None:
+    async for session in transaction(sessionmaker):  # type: ignore[arg-type]
+        repo = WidgetRepository(session)
+        widget = await repo.add(Widget(name="gavel", owner="a"))
+        assert widget.id and len(widget.id) == 36
+        created = widget.created_at
+        assert created.tzinfo is not None
+    async for session in transaction(sessionmaker):  # type: ignore[arg-type]
+        repo = WidgetRepository(session)
+        loaded = await repo.get(widget.id)
+        assert loaded is not None and loaded.name == "gavel"
+        assert loaded.created_at == created and loaded.created_at.tzinfo == UTC
+        await repo.update(loaded, {"name": "mallet"})
+    async for session in transaction(sessionmaker):  # type: ignore[arg-type]
+        repo = WidgetRepository(session)
+        again = await repo.get(widget.id)
+        assert again is not None and again.name == "mallet"
+        await repo.delete(again)
+    async for session in transaction(sessionmaker):  # type: ignore[arg-type]
+        assert await WidgetRepository(session).get(widget.id) is None
+
+
+async def test_paginate_counts_whole_match_set(sessionmaker: object) -> None:
+    async for session in transaction(sessionmaker):  # type: ignore[arg-type]
+        repo = WidgetRepository(session)
+        for i in range(7):
+            await repo.add(Widget(name=f"w{i}", owner="a" if i % 2 else "b"))
+        statement = repo.statement().where(Widget.owner == "b").order_by(Widget.name)
+        items, total = await repo.paginate(statement, limit=2, offset=2)
+        assert total == 4
+        assert [w.name for w in items] == ["w4", "w6"]
+
+
+async def test_failed_unit_of_work_rolls_back(sessionmaker: object) -> None:
+    with pytest.raises(RuntimeError):
+        async for session in transaction(sessionmaker):  # type: ignore[arg-type]
+            await WidgetRepository(session).add(Widget(name="ghost", owner="a"))
+            raise RuntimeError("boom")
+    async for session in transaction(sessionmaker):  # type: ignore[arg-type]
+        s: AsyncSession = session
+        names = (await s.execute(select(Widget.name))).scalars().all()
+        assert "ghost" not in names
+
+
+async def test_naive_datetimes_are_refused(sessionmaker: object) -> None:
+    with pytest.raises(Exception, match="naive datetimes"):
+        async for session in transaction(sessionmaker):  # type: ignore[arg-type]
+            await WidgetRepository(session).add(
+                Widget(name="n", owner="a", created_at=datetime(2026, 1, 1))
+            )

@@ -1,0 +1,103 @@
+"""Health, readiness and metrics endpoints (API.md: Health and metrics)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+
+from lexbase import __version__
+from lexbase.app import create_app
+from tests.conftest import SettingsFactory, running
+
+
+async def test_health_reports_ok_and_version(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "version": __version__}
+
+
+async def test_live(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "alive"}
+
+
+async def test_ready_checks_database_and_storage(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health/ready")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ready"
+    assert body["checks"]["database"]["status"] == "ok"
+    assert body["checks"]["storage"]["status"] == "ok"
+    assert "redis" not in body["checks"]
+
+
+async def test_ready_is_503_when_database_is_down(
+    make_settings: SettingsFactory, backend: str, tmp_path: Path
+) -> None:
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/missing-dir/nested/lexbase.db"
+    else:
+        from tests.support.services import find_free_port
+
+        url = f"postgresql+asyncpg://lexbase@127.0.0.1:{find_free_port()}/nothing"
+    app = create_app(make_settings(database_url=url, ready_timeout_seconds=2))
+    async with running(app) as c:
+        response = await c.get("/health/ready")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["status"] == "not_ready"
+        assert body["checks"]["database"]["status"] == "down"
+        assert body["checks"]["storage"]["status"] == "ok"
+        health = await c.get("/health")
+        assert health.status_code == 200 and health.json()["status"] == "degraded"
+
+
+async def test_ready_is_503_when_storage_is_unwritable(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(exist_ok=True)
+    (data_dir / "blobs").write_text("a file where the blob directory should be")
+    app = create_app(make_settings(data_dir=data_dir))
+    async with running(app) as c:
+        response = await c.get("/health/ready")
+        assert response.status_code == 503
+        assert response.json()["checks"]["storage"]["status"] == "down"
+        assert response.json()["checks"]["database"]["status"] == "ok"
+
+
+async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient) -> None:
+    for _ in range(3):
+        await client.get("/health/live")
+    await client.get("/api/v1/missing/123")
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    counter = re.search(
+        r'^lexbase_http_requests_total\{method="GET",route="/health/live",status="200"\} (\S+)$',
+        text,
+        re.MULTILINE,
+    )
+    assert counter is not None and float(counter.group(1)) == 3.0
+    assert 'route="<unmatched>",status="404"' in text
+    assert "/missing/123" not in text
+    assert re.search(
+        r'^lexbase_http_request_duration_seconds_bucket\{le="0.005",method="GET",'
+        r'route="/health/live",status="200"\}',
+        text,
+        re.MULTILINE,
+    )
+    # The scrape itself is in flight while it renders.
+    assert re.search(r"^lexbase_http_requests_in_flight 1\.0$", text, re.MULTILINE)
+
+
+async def test_each_app_has_its_own_metrics(make_settings: SettingsFactory) -> None:
+    first, second = create_app(make_settings()), create_app(make_settings())
+    async with running(first) as a, running(second) as b:
+        await a.get("/health/live")
+        text = (await b.get("/metrics")).text
+        assert 'route="/health/live"' not in text
