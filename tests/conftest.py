@@ -165,3 +165,19 @@ def redis_url(redis_server: RedisServer) -> str:
     client.flushall()
     client.close()
     return redis_server.url
+
+
+@pytest.fixture
+async def tenant(make_settings: SettingsFactory) -> Any:
+    """Organization A: one user per role, with access tokens."""
+    from tests.factories import create_tenant
+
+    return await create_tenant(make_settings(), "Alpha LLP")
+
+
+@pytest.fixture
+async def other_tenant(make_settings: SettingsFactory) -> Any:
+    """Organization B, which must never see anything of A's."""
+    from tests.factories import create_tenant
+
+    return await create_tenant(make_settings(), "Beta LLP")

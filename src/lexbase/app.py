@@ -17,14 +17,25 @@ from lexbase.core.metrics import Metrics
 from lexbase.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from lexbase.core.ratelimit import RateLimitMiddleware, RateLimitPolicy
 from lexbase.core.resources import Resources, open_resources
+from lexbase.apikeys.router import router as apikeys_router
+from lexbase.audit.router import router as audit_router
+from lexbase.auth.router import router as auth_router
 from lexbase.health.router import router as health_router
+from lexbase.matters.router import router as matters_router
+from lexbase.users.router import router as users_router
 
 log = structlog.get_logger(__name__)
 
 API_PREFIX = "/api/v1"
 
 # Each domain contributes one router; adding a domain is one line here.
-DOMAIN_ROUTERS: tuple[APIRouter, ...] = ()
+DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
+    auth_router,
+    users_router,
+    apikeys_router,
+    matters_router,
+    audit_router,
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

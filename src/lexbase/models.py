@@ -1,5 +1,8 @@
 """Imports every domain's models so `Base.metadata` is complete (for Alembic and tests)."""
 
+from lexbase.audit import models as audit_models
+from lexbase.auth import models as auth_models
 from lexbase.core.db import Base
+from lexbase.matters import models as matters_models
 
-__all__ = ["Base"]
+__all__ = ["Base", "audit_models", "auth_models", "matters_models"]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from lexbase.core.db import IdMixin, TimestampMixin, UTCDateTime, create_sessionmaker, transaction
 from lexbase.core.repository import Repository
+from tests.conftest import SettingsFactory
 
 
 class _Base(DeclarativeBase):
@@ -91,3 +92,29 @@ async def test_naive_datetimes_are_refused(sessionmaker: object) -> None:
             await WidgetRepository(session).add(
                 Widget(name="n", owner="a", created_at=datetime(2026, 1, 1))
             )
+
+
+async def test_concurrent_writers_do_not_fail(
+    sessionmaker: object, make_settings: SettingsFactory
+) -> None:
+    """Many read-then-write units of work at once: none may fail with a lock error."""
+    import asyncio
+
+    from lexbase.core.db import create_engine
+
+    engine = create_engine(make_settings())
+    writer = create_sessionmaker(engine, write=True)
+
+    async def read_then_write(i: int) -> None:
+        async for session in transaction(writer):
+            await session.execute(select(Widget.id))
+            await asyncio.sleep(0.01)
+            await WidgetRepository(session).add(Widget(name=f"c{i}", owner="z"))
+
+    try:
+        await asyncio.gather(*(read_then_write(i) for i in range(12)))
+        async for session in transaction(writer):
+            repo = WidgetRepository(session)
+            assert await repo.count(repo.statement().where(Widget.owner == "z")) == 12
+    finally:
+        await engine.dispose()

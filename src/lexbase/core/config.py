@@ -59,6 +59,16 @@ class Settings(BaseSettings):
 
     ready_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
 
+    registration_enabled: bool = True
+    password_min_length: int = Field(default=8, ge=8, le=128)
+    access_token_minutes: int = Field(default=15, ge=1, le=1440)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+    jwt_issuer: str = "lexbase"
+    jwt_audience: str = "lexbase-api"
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_lockout_minutes: int = Field(default=15, ge=1, le=1440)
+    login_failures_per_ip: str = "50 per 15 minutes"
+
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
@@ -67,7 +77,11 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "rate_limit_default", "rate_limit_auth", "rate_limit_upload", "rate_limit_search"
+        "rate_limit_default",
+        "rate_limit_auth",
+        "rate_limit_upload",
+        "rate_limit_search",
+        "login_failures_per_ip",
     )
     @classmethod
     def _rate_limit_notation(cls, value: str) -> str:

@@ -70,7 +70,12 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+WRITE_OPTION = "lexbase_write"
+
+
 def apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Take over BEGIN from the driver so write transactions can say BEGIN IMMEDIATE.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -79,12 +84,22 @@ def apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Any) -> None:
+    """Writers take SQLite's write lock up front: a deferred transaction that upgrades later
+    fails at once with SQLITE_BUSY when another writer got there first (no busy wait)."""
+    if connection.get_execution_options().get(WRITE_OPTION):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.resolved_database_url
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, echo=settings.database_echo)
         event.listen(engine.sync_engine, "connect", apply_sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(
         url,
@@ -96,8 +111,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def create_sessionmaker(
+    engine: AsyncEngine, *, write: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads, or (write=True) for units of work that will write."""
+    bind = engine.execution_options(**{WRITE_OPTION: True}) if write else engine
+    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
 
 
 async def transaction(

@@ -22,9 +22,16 @@ def get_settings(request: Request) -> Settings:
     return get_resources(request).settings
 
 
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed before the response is sent."""
-    async for session in transaction(get_resources(request).sessionmaker):
+    resources = get_resources(request)
+    maker = (
+        resources.sessionmaker if request.method in _READ_METHODS else resources.write_sessionmaker
+    )
+    async for session in transaction(maker):
         yield session
 
 

@@ -13,6 +13,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lexbase.core.context import RequestContext, set_current_request
 from lexbase.core.errors import error_body
 from lexbase.core.metrics import Metrics
 
@@ -80,6 +81,13 @@ class RequestContextMiddleware:
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        set_current_request(
+            RequestContext(
+                request_id=request_id,
+                ip=_client_host(scope),
+                user_agent=_header(scope, b"user-agent"),
+            )
+        )
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -134,6 +142,13 @@ class RequestContextMiddleware:
 def _client_host(scope: Scope) -> str | None:
     client: Any = scope.get("client")
     return client[0] if client else None
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))[:300]
+    return None
 
 
 class BodySizeLimitMiddleware:

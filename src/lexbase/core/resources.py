@@ -23,6 +23,7 @@ class Resources:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    write_sessionmaker: async_sessionmaker[AsyncSession]
     blobs: BlobStore
     redis: Redis | None
     rate_limit_storage: Storage
@@ -42,6 +43,7 @@ def open_resources(settings: Settings) -> Resources:
         settings=settings,
         engine=engine,
         sessionmaker=create_sessionmaker(engine),
+        write_sessionmaker=create_sessionmaker(engine, write=True),
         blobs=LocalBlobStore(settings.blob_dir),
         redis=redis,
         rate_limit_storage=create_storage(settings),

@@ -1,0 +1,92 @@
+"""All SQL of the audit log. Appends lock the chain head so concurrent writers never fork it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from lexbase.audit.models import AuditChainHead, AuditEvent
+from lexbase.core.principal import Principal
+from lexbase.core.scope import ScopedRepository
+
+
+class AuditRepository(ScopedRepository[AuditEvent]):
+    model = AuditEvent
+
+    async def lock_head(self, chain: str) -> AuditChainHead:
+        """The chain's head row, created if missing, locked until the transaction ends."""
+        dialect = self.session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        await self.session.execute(
+            insert(AuditChainHead).values(chain=chain).on_conflict_do_nothing()
+        )
+        result = await self.session.execute(
+            select(AuditChainHead)
+            .where(AuditChainHead.chain == chain)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return result.scalar_one()
+
+    async def append(self, head: AuditChainHead, event: AuditEvent) -> AuditEvent:
+        self.session.add(event)
+        head.seq = event.seq
+        head.hash = event.hash
+        await self.session.flush()
+        return event
+
+    def filtered(
+        self,
+        principal: Principal,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        event_type: str | None = None,
+        user_id: str | None = None,
+        resource_id: str | None = None,
+    ) -> Select[AuditEvent]:
+        statement = self.statement_for(principal)
+        if start is not None:
+            statement = statement.where(AuditEvent.created_at >= start)
+        if end is not None:
+            statement = statement.where(AuditEvent.created_at < end)
+        if event_type is not None:
+            statement = statement.where(AuditEvent.event_type == event_type)
+        if user_id is not None:
+            statement = statement.where(AuditEvent.actor_id == user_id)
+        if resource_id is not None:
+            statement = statement.where(AuditEvent.resource_id == resource_id)
+        return statement
+
+    async def stream(
+        self, statement: Select[AuditEvent], batch_size: int = 500
+    ) -> AsyncIterator[AuditEvent]:
+        """Yield events in batches ordered by (seq), keyset-paginated to bound memory."""
+        last_seq = -1
+        while True:
+            batch = (
+                (
+                    await self.session.execute(
+                        statement.where(AuditEvent.seq > last_seq)
+                        .order_by(AuditEvent.seq)
+                        .limit(batch_size)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if not batch:
+                return
+            for event in batch:
+                yield event
+            last_seq = batch[-1].seq
+
+    async def head(self, chain: str) -> AuditChainHead | None:
+        return await self.session.get(AuditChainHead, chain)
+
+    def chain_statement(self, chain: str) -> Select[AuditEvent]:
+        return select(AuditEvent).where(AuditEvent.chain == chain)

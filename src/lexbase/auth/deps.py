@@ -1,0 +1,115 @@
+"""Authentication dependencies: resolve the caller to a `Principal`, then gate by permission.
+
+@router.post("/matters")
+async def create(principal: Writer, session: SessionDep) -> ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from lexbase.auth.errors import InvalidToken, PermissionDenied
+from lexbase.auth.models import User
+from lexbase.auth.repository import ApiKeyRepository, SessionRepository, UserRepository
+from lexbase.core.db import utcnow
+from lexbase.core.deps import SessionDep, SettingsDep
+from lexbase.core.permissions import Permission, Role, Scope
+from lexbase.core.principal import Principal
+from lexbase.core.security import API_KEY_PREFIX, InvalidTokenError, decode_access_token, digest
+
+_bearer = HTTPBearer(auto_error=False, description="Access JWT or API key (lxb_…)")
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+async def _from_api_key(session: SessionDep, key: str) -> Principal:
+    api_key = await ApiKeyRepository(session).by_hash(digest(key))
+    now = utcnow()
+    if api_key is None or api_key.revoked_at is not None:
+        raise InvalidToken()
+    if api_key.expires_at is not None and api_key.expires_at <= now:
+        raise InvalidToken("API key has expired")
+    user = await UserRepository(session).get(api_key.user_id)
+    _require_active(user, api_key.organization_id)
+    assert user is not None
+    scopes = frozenset(Scope(s) for s in api_key.scopes) if api_key.scopes is not None else None
+    return Principal(
+        user_id=user.id,
+        organization_id=user.organization_id,
+        role=Role(user.role),
+        api_key_id=api_key.id,
+        scopes=scopes,
+    )
+
+
+async def _from_access_token(session: SessionDep, settings: SettingsDep, token: str) -> Principal:
+    try:
+        claims = decode_access_token(settings, token)
+    except InvalidTokenError:
+        raise InvalidToken() from None
+    auth_session = await SessionRepository(session).get(claims.session_id)
+    if (
+        auth_session is None
+        or auth_session.revoked_at is not None
+        or auth_session.user_id != claims.user_id
+        or auth_session.expires_at <= utcnow()
+    ):
+        raise InvalidToken()
+    user = await UserRepository(session).get(claims.user_id)
+    _require_active(user, claims.organization_id)
+    assert user is not None
+    return Principal(
+        user_id=user.id,
+        organization_id=user.organization_id,
+        role=Role(user.role),
+        session_id=auth_session.id,
+    )
+
+
+def _require_active(user: User | None, organization_id: str) -> None:
+    if user is None or not user.is_active or user.organization_id != organization_id:
+        raise InvalidToken()
+
+
+async def get_principal(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key_header)],
+) -> Principal:
+    if api_key:
+        principal = await _from_api_key(session, api_key.strip())
+    elif bearer is not None and bearer.scheme.lower() == "bearer" and bearer.credentials:
+        credential = bearer.credentials.strip()
+        if credential.startswith(API_KEY_PREFIX):
+            principal = await _from_api_key(session, credential)
+        else:
+            principal = await _from_access_token(session, settings, credential)
+    else:
+        raise InvalidToken("Authentication required")
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.can(permission):
+            raise PermissionDenied()
+        return principal
+
+    dependency.__name__ = f"require_{permission.value}"
+    return dependency
+
+
+Reader = Annotated[Principal, Depends(require(Permission.READ))]
+Writer = Annotated[Principal, Depends(require(Permission.WRITE))]
+WallManager = Annotated[Principal, Depends(require(Permission.MANAGE_WALLS))]
+UserManager = Annotated[Principal, Depends(require(Permission.MANAGE_USERS))]
+AuditReader = Annotated[Principal, Depends(require(Permission.READ_AUDIT))]

@@ -1,0 +1,104 @@
+"""All SQL of identity: organizations, users, session families, refresh tokens, API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, func, select, update
+
+from lexbase.auth.models import (
+    ApiKey,
+    AuthSession,
+    LoginThrottle,
+    Organization,
+    RefreshToken,
+    User,
+)
+from lexbase.core.repository import Repository
+from lexbase.core.scope import ScopedRepository
+
+
+class OrganizationRepository(Repository[Organization]):
+    model = Organization
+
+
+class UserRepository(ScopedRepository[User]):
+    model = User
+
+    async def by_email(self, email: str) -> User | None:
+        return await self.get_one_or_none(select(User).where(User.email == email))
+
+    async def count_active_admins(self, organization_id: str) -> int:
+        statement = select(User).where(
+            User.organization_id == organization_id,
+            User.role == "admin",
+            User.is_active.is_(True),
+        )
+        return await self.count(statement)
+
+
+class SessionRepository(Repository[AuthSession]):
+    model = AuthSession
+
+    async def revoke(self, session_id: str, reason: str, at: datetime) -> None:
+        await self.session.execute(
+            update(AuthSession)
+            .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=at, revoked_reason=reason)
+        )
+
+    async def revoke_all_for_user(self, user_id: str, reason: str, at: datetime) -> int:
+        result = await self.session.execute(
+            update(AuthSession)
+            .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=at, revoked_reason=reason)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class RefreshTokenRepository(Repository[RefreshToken]):
+    model = RefreshToken
+
+    async def by_hash(self, token_hash: str) -> RefreshToken | None:
+        return await self.get_one_or_none(
+            select(RefreshToken).where(RefreshToken.token_hash == token_hash)
+        )
+
+    async def spend(self, token_id: str, at: datetime) -> bool:
+        """Mark a token used; False when it was already spent (a concurrent or replayed use)."""
+        result = await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == token_id, RefreshToken.used_at.is_(None))
+            .values(used_at=at)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+class ApiKeyRepository(ScopedRepository[ApiKey]):
+    model = ApiKey
+
+    async def by_hash(self, key_hash: str) -> ApiKey | None:
+        return await self.get_one_or_none(select(ApiKey).where(ApiKey.key_hash == key_hash))
+
+    def owned_by(self, user_id: str, organization_id: str) -> Select[ApiKey]:
+        return (
+            select(ApiKey)
+            .where(ApiKey.user_id == user_id, ApiKey.organization_id == organization_id)
+            .order_by(ApiKey.created_at.desc())
+        )
+
+
+class LoginThrottleRepository(Repository[LoginThrottle]):
+    model = LoginThrottle
+
+    async def for_email(self, email_hash: str) -> LoginThrottle | None:
+        return await self.session.get(LoginThrottle, email_hash, populate_existing=True)
+
+    async def clear(self, email_hash: str) -> None:
+        throttle = await self.for_email(email_hash)
+        if throttle is not None:
+            await self.delete(throttle)
+
+    async def count_locked(self, now: datetime) -> int:
+        statement = select(func.count()).where(LoginThrottle.locked_until > now)
+        return int((await self.session.execute(statement)).scalar_one())

@@ -1,0 +1,51 @@
+"""Roles, permissions and API-key scopes: the one table of who may do what."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    ATTORNEY = "attorney"
+    PARALEGAL = "paralegal"
+    VIEWER = "viewer"
+
+
+class Permission(enum.StrEnum):
+    READ = "read"  # see the organization's (visible) data
+    WRITE = "write"  # create and change clients, matters, documents, conversations
+    MANAGE_WALLS = "manage_walls"  # restrict matters and manage their members
+    MANAGE_USERS = "manage_users"  # invite, change and deactivate users
+    READ_AUDIT = "read_audit"  # read, export and verify the audit trail
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.VIEWER: frozenset({Permission.READ}),
+    Role.PARALEGAL: frozenset({Permission.READ, Permission.WRITE}),
+    Role.ATTORNEY: frozenset({Permission.READ, Permission.WRITE, Permission.MANAGE_WALLS}),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+class Scope(enum.StrEnum):
+    """What an API key may do, on top of (never beyond) its owner's role."""
+
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+
+SCOPE_PERMISSIONS: dict[Scope, frozenset[Permission]] = {
+    Scope.READ: frozenset({Permission.READ}),
+    Scope.WRITE: frozenset({Permission.READ, Permission.WRITE, Permission.MANAGE_WALLS}),
+    Scope.ADMIN: frozenset(Permission),
+}
+
+
+def effective_permissions(role: Role, scopes: frozenset[Scope] | None) -> frozenset[Permission]:
+    granted = ROLE_PERMISSIONS[role]
+    if scopes is None:
+        return granted
+    allowed: frozenset[Permission] = frozenset().union(*(SCOPE_PERMISSIONS[s] for s in scopes))
+    return granted & allowed

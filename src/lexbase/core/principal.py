@@ -1,0 +1,32 @@
+"""The one type every domain receives for "who is calling"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lexbase.core.permissions import Permission, Role, Scope, effective_permissions
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    organization_id: str
+    role: Role
+    session_id: str | None = None
+    api_key_id: str | None = None
+    scopes: frozenset[Scope] | None = None
+    permissions: frozenset[Permission] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "permissions", effective_permissions(self.role, self.scopes))
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @property
+    def actor_type(self) -> str:
+        return "api_key" if self.api_key_id else "user"
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions

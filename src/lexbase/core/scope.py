@@ -1,0 +1,62 @@
+"""The one place where tenant and ethical-wall filters are built.
+
+Every repository that reads organization data derives from `ScopedRepository`, whose
+`statement_for(principal)` adds the caller's organization and — for matters and anything
+filed under a matter — the walls the caller may see through. Another organization's or a
+walled matter's row is simply absent, so callers answer 404, never 403.
+
+This module knows the matter tables because walls *are* the access model of every domain.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, false, or_, select, true
+
+from lexbase.core.db import Base
+from lexbase.core.principal import Principal
+from lexbase.core.repository import Repository
+from lexbase.matters.models import Matter, MatterMember
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+
+def visible_matter_ids(principal: Principal) -> Select[str]:
+    """Ids of the matters the principal may see: open ones, walled ones it is a member of,
+    and every matter of its organization for admins."""
+    statement = select(Matter.id).where(Matter.organization_id == principal.organization_id)
+    if not principal.is_admin:
+        statement = statement.where(_wall_clause(principal))
+    return statement
+
+
+def _wall_clause(principal: Principal) -> ColumnElement[bool]:
+    members = select(MatterMember.matter_id).where(MatterMember.user_id == principal.user_id)
+    return or_(Matter.restricted.is_(False), Matter.id.in_(members))
+
+
+def scope_clause(model: Any, principal: Principal) -> ColumnElement[bool]:
+    """The WHERE clause limiting `model` to what `principal` may see."""
+    organization_column = getattr(model, "organization_id", None)
+    if organization_column is None:
+        return false()  # a model without a tenant column is not readable through a scope
+    clause: ColumnElement[bool] = organization_column == principal.organization_id
+    if model is Matter:
+        return clause if principal.is_admin else clause & _wall_clause(principal)
+    matter_column = getattr(model, "matter_id", None)
+    if matter_column is not None and not principal.is_admin:
+        clause = clause & or_(
+            matter_column.is_(None), matter_column.in_(visible_matter_ids(principal))
+        )
+    return clause if clause is not None else true()
+
+
+class ScopedRepository(Repository[ModelT]):
+    """A repository whose reads all go through the caller's scope."""
+
+    def statement_for(self, principal: Principal) -> Select[ModelT]:
+        return self.statement().where(scope_clause(self.model, principal))
+
+    async def get_for(self, principal: Principal, id_: str) -> ModelT | None:
+        return await self.get_one_or_none(self.statement_for(principal).where(self.model.id == id_))
