@@ -11,15 +11,15 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
 from lexbase import __version__
+from lexbase.apikeys.router import router as apikeys_router
+from lexbase.audit.router import router as audit_router
+from lexbase.auth.router import router as auth_router
 from lexbase.core.config import Settings, load_settings
 from lexbase.core.errors import install_error_handlers
 from lexbase.core.metrics import Metrics
 from lexbase.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from lexbase.core.ratelimit import RateLimitMiddleware, RateLimitPolicy
 from lexbase.core.resources import Resources, open_resources
-from lexbase.apikeys.router import router as apikeys_router
-from lexbase.audit.router import router as audit_router
-from lexbase.auth.router import router as auth_router
 from lexbase.health.router import router as health_router
 from lexbase.matters.router import router as matters_router
 from lexbase.users.router import router as users_router
