@@ -80,7 +80,7 @@ async def create_tenant(settings: Settings, name: str = "Firm") -> Tenant:
     """An organization with one user of every role, each holding a live access token."""
     engine = create_engine(settings)
     try:
-        async for session in transaction(create_sessionmaker(engine, write=True)):
+        async with transaction(create_sessionmaker(engine, write=True)) as session:
             organization = Organization(name=f"{name} {uuid.uuid4().hex[:6]}")
             session.add(organization)
             await session.flush()

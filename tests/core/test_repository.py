@@ -43,29 +43,29 @@ async def sessionmaker(database_url: str) -> AsyncIterator[object]:
 
 
 async def test_add_get_update_delete(sessionmaker: object) -> None:
-    async for session in transaction(sessionmaker):  # type: ignore[arg-type]
+    async with transaction(sessionmaker) as session:  # type: ignore[arg-type]
         repo = WidgetRepository(session)
         widget = await repo.add(Widget(name="gavel", owner="a"))
         assert widget.id and len(widget.id) == 36
         created = widget.created_at
         assert created.tzinfo is not None
-    async for session in transaction(sessionmaker):  # type: ignore[arg-type]
+    async with transaction(sessionmaker) as session:  # type: ignore[arg-type]
         repo = WidgetRepository(session)
         loaded = await repo.get(widget.id)
         assert loaded is not None and loaded.name == "gavel"
         assert loaded.created_at == created and loaded.created_at.tzinfo == UTC
         await repo.update(loaded, {"name": "mallet"})
-    async for session in transaction(sessionmaker):  # type: ignore[arg-type]
+    async with transaction(sessionmaker) as session:  # type: ignore[arg-type]
         repo = WidgetRepository(session)
         again = await repo.get(widget.id)
         assert again is not None and again.name == "mallet"
         await repo.delete(again)
-    async for session in transaction(sessionmaker):  # type: ignore[arg-type]
+    async with transaction(sessionmaker) as session:  # type: ignore[arg-type]
         assert await WidgetRepository(session).get(widget.id) is None
 
 
 async def test_paginate_counts_whole_match_set(sessionmaker: object) -> None:
-    async for session in transaction(sessionmaker):  # type: ignore[arg-type]
+    async with transaction(sessionmaker) as session:  # type: ignore[arg-type]
         repo = WidgetRepository(session)
         for i in range(7):
             await repo.add(Widget(name=f"w{i}", owner="a" if i % 2 else "b"))
@@ -77,10 +77,10 @@ async def test_paginate_counts_whole_match_set(sessionmaker: object) -> None:
 
 async def test_failed_unit_of_work_rolls_back(sessionmaker: object) -> None:
     with pytest.raises(RuntimeError):
-        async for session in transaction(sessionmaker):  # type: ignore[arg-type]
+        async with transaction(sessionmaker) as session:  # type: ignore[arg-type]
             await WidgetRepository(session).add(Widget(name="ghost", owner="a"))
             raise RuntimeError("boom")
-    async for session in transaction(sessionmaker):  # type: ignore[arg-type]
+    async with transaction(sessionmaker) as session:  # type: ignore[arg-type]
         s: AsyncSession = session
         names = (await s.execute(select(Widget.name))).scalars().all()
         assert "ghost" not in names
@@ -88,7 +88,7 @@ async def test_failed_unit_of_work_rolls_back(sessionmaker: object) -> None:
 
 async def test_naive_datetimes_are_refused(sessionmaker: object) -> None:
     with pytest.raises(Exception, match="naive datetimes"):
-        async for session in transaction(sessionmaker):  # type: ignore[arg-type]
+        async with transaction(sessionmaker) as session:  # type: ignore[arg-type]
             await WidgetRepository(session).add(
                 Widget(name="n", owner="a", created_at=datetime(2026, 1, 1))
             )
@@ -106,14 +106,14 @@ async def test_concurrent_writers_do_not_fail(
     writer = create_sessionmaker(engine, write=True)
 
     async def read_then_write(i: int) -> None:
-        async for session in transaction(writer):
+        async with transaction(writer) as session:
             await session.execute(select(Widget.id))
             await asyncio.sleep(0.01)
             await WidgetRepository(session).add(Widget(name=f"c{i}", owner="z"))
 
     try:
         await asyncio.gather(*(read_then_write(i) for i in range(12)))
-        async for session in transaction(writer):
+        async with transaction(writer) as session:
             repo = WidgetRepository(session)
             assert await repo.count(repo.statement().where(Widget.owner == "z")) == 12
     finally:

@@ -31,7 +31,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     maker = (
         resources.sessionmaker if request.method in _READ_METHODS else resources.write_sessionmaker
     )
-    async for session in transaction(maker):
+    async with transaction(maker) as session:
         yield session
 
 

@@ -31,10 +31,14 @@ class LexbaseError(Exception):
         *,
         details: Sequence[Mapping[str, Any]] | None = None,
         headers: Mapping[str, str] | None = None,
+        keep_changes: bool = False,
     ) -> None:
         self.message = message or self.default_message
         self.details = list(details or [])
         self.headers = dict(headers or {})
+        # A refusal whose bookkeeping must persist (failed-login counters, the audit event
+        # of a detected token replay): the unit of work commits before the error is answered.
+        self.keep_changes = keep_changes
         super().__init__(self.message)
 
 
