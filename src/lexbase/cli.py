@@ -12,6 +12,7 @@ import typer
 from lexbase import __version__
 from lexbase.core.config import ConfigurationError, Settings, load_settings
 from lexbase.core.logging import configure_logging
+from lexbase.core.permissions import Role
 
 app = typer.Typer(help="Lexbase: legal document AI service.", no_args_is_help=True)
 log = structlog.get_logger("lexbase.cli")
@@ -75,6 +76,88 @@ def serve(
         forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
         server_header=False,
     )
+
+
+admin = typer.Typer(help="Operator commands: users and organizations.", no_args_is_help=True)
+app.add_typer(admin, name="admin")
+
+
+@admin.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Argument(help="Sign-in email")],
+    full_name: Annotated[str, typer.Option("--full-name", help="Display name")],
+    role: Annotated[Role, typer.Option(help="admin | attorney | paralegal | viewer")] = Role.ADMIN,
+    organization_id: Annotated[
+        str | None, typer.Option("--organization-id", help="Add to this existing organization")
+    ] = None,
+    new_organization: Annotated[
+        str | None, typer.Option("--new-organization", help="Create an organization with this name")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
+) -> None:
+    """Create a user; with --new-organization, bootstrap a firm and its first admin."""
+    import asyncio
+
+    from pydantic import TypeAdapter, ValidationError
+
+    from lexbase.core.errors import LexbaseError
+    from lexbase.core.types import EmailAddress
+
+    if (organization_id is None) == (new_organization is None):
+        typer.echo("lexbase: give exactly one of --organization-id or --new-organization", err=True)
+        raise typer.Exit(code=2)
+    try:
+        normalized = TypeAdapter(EmailAddress).validate_python(email)
+    except ValidationError:
+        typer.echo(f"lexbase: not a valid email address: {email}", err=True)
+        raise typer.Exit(code=2) from None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = _settings()
+    try:
+        user_id, org_id = asyncio.run(
+            _create_user(
+                settings, normalized, full_name, role, password, organization_id, new_organization
+            )
+        )
+    except LexbaseError as exc:
+        typer.echo(f"lexbase: {exc.message}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"created user {user_id} ({normalized}, {role.value}) in organization {org_id}")
+
+
+async def _create_user(
+    settings: Settings,
+    email: str,
+    full_name: str,
+    role: Role,
+    password: str,
+    organization_id: str | None,
+    new_organization: str | None,
+) -> tuple[str, str]:
+    from lexbase.core.db import create_engine, create_sessionmaker, transaction
+    from lexbase.users.service import create_user_from_cli
+
+    engine = create_engine(settings)
+    try:
+        async with transaction(create_sessionmaker(engine, write=True)) as session:
+            user = await create_user_from_cli(
+                session,
+                settings,
+                email=email,
+                full_name=full_name,
+                role=role,
+                password=password,
+                organization_id=organization_id,
+                new_organization=new_organization,
+            )
+            return user.id, user.organization_id
+    finally:
+        await engine.dispose()
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, or_, select, update
 
 from lexbase.auth.models import (
     ApiKey,
@@ -14,6 +14,7 @@ from lexbase.auth.models import (
     RefreshToken,
     User,
 )
+from lexbase.core.principal import Principal
 from lexbase.core.repository import Repository
 from lexbase.core.scope import ScopedRepository
 
@@ -27,6 +28,26 @@ class UserRepository(ScopedRepository[User]):
 
     async def by_email(self, email: str) -> User | None:
         return await self.get_one_or_none(select(User).where(User.email == email))
+
+    def search(
+        self,
+        principal: Principal,
+        *,
+        role: str | None = None,
+        q: str | None = None,
+        active: bool | None = None,
+    ) -> Select[User]:
+        statement = self.statement_for(principal).order_by(User.full_name, User.id)
+        if role is not None:
+            statement = statement.where(User.role == role)
+        if active is not None:
+            statement = statement.where(User.is_active.is_(active))
+        if q:
+            pattern = f"%{q.lower()}%"
+            statement = statement.where(
+                or_(func.lower(User.full_name).like(pattern), User.email.like(pattern))
+            )
+        return statement
 
     async def count_active_admins(self, organization_id: str) -> int:
         statement = select(User).where(

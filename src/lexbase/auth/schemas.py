@@ -34,7 +34,7 @@ class LoginRequest(BaseModel):
 
 
 class RefreshRequest(StrictModel):
-    refresh_token: str = Field(min_length=1, max_length=200)
+    refresh_token: str = Field(min_length=1, max_length=4096)
 
 
 class PasswordChangeRequest(StrictModel):
