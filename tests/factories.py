@@ -25,6 +25,8 @@ def password_hash() -> str:
 
 @dataclass
 class TestUser:
+    __test__ = False  # a fixture type, not a test class
+
     id: str
     email: str
     role: Role

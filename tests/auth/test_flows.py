@@ -192,7 +192,8 @@ async def test_password_change_revokes_every_session(client: httpx.AsyncClient) 
         headers=bearer(a["access_token"]),
         json={"current_password": "not-it-at-all", "new_password": "Another-Good-Phrase-7"},
     )
-    assert_envelope(wrong, 401, "unauthorized")
+    error = assert_envelope(wrong, 422, "validation_error")
+    assert error["details"][0]["loc"] == ["body", "current_password"]
     changed = await client.post(
         "/api/v1/auth/password",
         headers=bearer(a["access_token"]),

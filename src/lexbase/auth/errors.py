@@ -30,5 +30,12 @@ class RegistrationClosed(Forbidden):
     default_message = "Self-service registration is disabled on this server"
 
 
+class IncorrectPassword(ValidationFailed):
+    default_message = "Current password is incorrect"
+
+    def __init__(self) -> None:
+        super().__init__(details=[{"loc": ["body", "current_password"], "message": "incorrect"}])
+
+
 class PermissionDenied(Forbidden):
     default_message = "Your role does not allow this action"

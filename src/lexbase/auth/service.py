@@ -16,6 +16,7 @@ from lexbase.audit.service import record
 from lexbase.auth.errors import (
     AccountLocked,
     EmailTaken,
+    IncorrectPassword,
     InvalidCredentials,
     InvalidToken,
     RegistrationClosed,
@@ -237,7 +238,7 @@ class AuthService:
     async def change_password(self, principal: Principal, current: str, new: str) -> None:
         user = await self.users.get(principal.user_id)
         if user is None or not verify_password(current, user.password_hash):
-            raise InvalidCredentials("Current password is incorrect")
+            raise IncorrectPassword()
         check_password(new, email=user.email, min_length=self.settings.password_min_length)
         now = utcnow()
         user.password_hash = hash_password(new)

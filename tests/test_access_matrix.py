@@ -1,0 +1,248 @@
+"""The route-by-role matrix, generated from the OpenAPI spec.
+
+Every `/api/v1` route is called without credentials (401), as each role (allowed, or 403), and
+as another organization's admin with real ids of the first organization (404). A new route
+fails `test_every_route_is_classified` until its access rule is written down below.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from lexbase.app import create_app
+from lexbase.auth.models import ApiKey
+from lexbase.core.db import create_engine, create_sessionmaker, transaction
+from lexbase.core.permissions import Role
+from lexbase.core.security import digest, new_api_key
+from lexbase.matters.models import Client, Matter, MatterMember
+from tests.conftest import SettingsFactory
+from tests.factories import Tenant, add_user
+
+ALL = frozenset(Role)
+WRITERS = frozenset({Role.ADMIN, Role.ATTORNEY, Role.PARALEGAL})
+WALLS = frozenset({Role.ADMIN, Role.ATTORNEY})
+ADMIN = frozenset({Role.ADMIN})
+
+PUBLIC = {
+    ("POST", "/api/v1/auth/register"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/refresh"),
+}
+
+ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
+    ("POST", "/api/v1/auth/logout"): ALL,
+    ("GET", "/api/v1/auth/me"): ALL,
+    ("PATCH", "/api/v1/auth/me"): ALL,
+    ("POST", "/api/v1/auth/password"): ALL,
+    ("POST", "/api/v1/api-keys"): ALL,
+    ("GET", "/api/v1/api-keys"): ALL,
+    ("GET", "/api/v1/api-keys/{api_key_id}"): ALL,
+    ("DELETE", "/api/v1/api-keys/{api_key_id}"): ALL,
+    ("POST", "/api/v1/users"): ADMIN,
+    ("GET", "/api/v1/users"): ALL,
+    ("GET", "/api/v1/users/{user_id}"): ALL,
+    ("PATCH", "/api/v1/users/{user_id}"): ADMIN,
+    ("DELETE", "/api/v1/users/{user_id}"): ADMIN,
+    ("POST", "/api/v1/clients"): WRITERS,
+    ("GET", "/api/v1/clients"): ALL,
+    ("GET", "/api/v1/clients/{client_id}"): ALL,
+    ("PATCH", "/api/v1/clients/{client_id}"): WRITERS,
+    ("DELETE", "/api/v1/clients/{client_id}"): ADMIN,
+    ("POST", "/api/v1/matters"): WRITERS,
+    ("GET", "/api/v1/matters"): ALL,
+    ("GET", "/api/v1/matters/{matter_id}"): ALL,
+    ("PATCH", "/api/v1/matters/{matter_id}"): WRITERS,
+    ("DELETE", "/api/v1/matters/{matter_id}"): WALLS,
+    ("POST", "/api/v1/matters/{matter_id}/members"): WALLS,
+    ("DELETE", "/api/v1/matters/{matter_id}/members/{user_id}"): WALLS,
+    ("GET", "/api/v1/audit/events"): ADMIN,
+    ("GET", "/api/v1/audit/export"): ADMIN,
+    ("GET", "/api/v1/audit/verify"): ADMIN,
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    spec: dict[str, Any]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.method, self.path)
+
+
+def operations(spec: dict[str, Any]) -> list[Operation]:
+    return [
+        Operation(method.upper(), path, op)
+        for path, item in spec["paths"].items()
+        if path.startswith("/api/v1/")
+        for method, op in item.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+
+
+SPEC = create_app().openapi()
+OPERATIONS = operations(SPEC)
+PROTECTED = [op for op in OPERATIONS if op.key not in PUBLIC]
+
+
+def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        schema = SPEC["components"]["schemas"][name]
+    return schema
+
+
+def sample(schema: dict[str, Any]) -> Any:
+    """A minimal value that satisfies `schema` (so handlers get past body validation)."""
+    schema = _resolve(schema)
+    if "anyOf" in schema:
+        return sample(next(s for s in schema["anyOf"] if s.get("type") != "null"))
+    if "enum" in schema:
+        return schema["enum"][-1]
+    kind = schema.get("type")
+    if kind == "object":
+        required = schema.get("required", [])
+        return {name: sample(schema["properties"][name]) for name in required}
+    if kind == "array":
+        return [sample(schema["items"])] if schema.get("minItems") else []
+    if kind == "boolean":
+        return False
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 1)
+    if schema.get("format") == "date-time":
+        return (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    if schema.get("format") == "email" or "email" in str(schema.get("title", "")).lower():
+        return "sample.person@firm.test"
+    return "Sample-Value-1234"[: max(schema.get("maxLength", 16), 1)].ljust(
+        schema.get("minLength", 1), "x"
+    )
+
+
+def body_for(op: Operation) -> Any:
+    content = op.spec.get("requestBody", {}).get("content", {})
+    if "application/json" not in content:
+        return None
+    return sample(content["application/json"]["schema"])
+
+
+@dataclass
+class Resources:
+    ids: dict[str, str]
+
+    def url(self, path: str) -> str:
+        return re.sub(r"\{(\w+)\}", lambda m: self.ids[m.group(1)], path)
+
+
+async def seed(make_settings: SettingsFactory, tenant: Tenant) -> Resources:
+    """Real resources of organization A, named after the path parameters that address them."""
+    settings = make_settings()
+    engine = create_engine(settings)
+    try:
+        async with transaction(create_sessionmaker(engine, write=True)) as session:
+            target = await add_user(
+                session, settings, tenant.organization_id, Role.VIEWER, "target"
+            )
+            client = Client(organization_id=tenant.organization_id, name="Acme Corp")
+            session.add(client)
+            await session.flush()
+            matter = Matter(
+                organization_id=tenant.organization_id, client_id=client.id, name="Acme v. Widget"
+            )
+            session.add(matter)
+            await session.flush()
+            session.add(MatterMember(matter_id=matter.id, user_id=target.id))
+            secret = new_api_key()
+            key = ApiKey(
+                user_id=tenant.admin.id,
+                organization_id=tenant.organization_id,
+                name="seed",
+                prefix=secret[:12],
+                key_hash=digest(secret),
+            )
+            session.add(key)
+            await session.flush()
+            ids = {
+                "user_id": target.id,
+                "client_id": client.id,
+                "matter_id": matter.id,
+                "api_key_id": key.id,
+            }
+    finally:
+        await engine.dispose()
+    return Resources(ids)
+
+
+async def fresh_headers(
+    make_settings: SettingsFactory, tenant: Tenant, role: Role
+) -> dict[str, str]:
+    """A new session for `role` (logout and password changes end sessions as they go)."""
+    settings = make_settings()
+    engine = create_engine(settings)
+    try:
+        async with transaction(create_sessionmaker(engine, write=True)) as session:
+            user = await add_user(session, settings, tenant.organization_id, role, "caller")
+    finally:
+        await engine.dispose()
+    return user.headers
+
+
+async def call(
+    c: httpx.AsyncClient, op: Operation, url: str, headers: dict[str, str]
+) -> httpx.Response:
+    body = body_for(op)
+    return await c.request(op.method, url, headers=headers, json=body)
+
+
+def test_every_route_is_classified() -> None:
+    routes = {op.key for op in OPERATIONS}
+    unclassified = routes - PUBLIC - ALLOWED.keys()
+    assert not unclassified, f"add these routes to the access matrix: {sorted(unclassified)}"
+    stale = (ALLOWED.keys() | PUBLIC) - routes
+    assert not stale, f"the matrix names routes that no longer exist: {sorted(stale)}"
+
+
+async def test_no_credentials_is_401(
+    client: httpx.AsyncClient, tenant: Tenant, make_settings: SettingsFactory
+) -> None:
+    resources = await seed(make_settings, tenant)
+    for op in PROTECTED:
+        response = await call(client, op, resources.url(op.path), {})
+        assert response.status_code == 401, f"{op.key} → {response.status_code}"
+        assert response.json()["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_roles(
+    client: httpx.AsyncClient, tenant: Tenant, make_settings: SettingsFactory, role: Role
+) -> None:
+    resources = await seed(make_settings, tenant)
+    for op in PROTECTED:
+        headers = await fresh_headers(make_settings, tenant, role)
+        response = await call(client, op, resources.url(op.path), headers)
+        if role in ALLOWED[op.key]:
+            assert response.status_code not in (401, 403), f"{role} {op.key}: {response.text}"
+            assert response.status_code < 500, f"{role} {op.key}: {response.text}"
+        else:
+            assert response.status_code == 403, f"{role} {op.key} → {response.status_code}"
+            assert response.json()["error"]["code"] == "forbidden"
+
+
+async def test_other_organization_gets_404(
+    client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant, make_settings: SettingsFactory
+) -> None:
+    resources = await seed(make_settings, tenant)
+    addressed = [op for op in PROTECTED if "{" in op.path]
+    assert addressed, "the matrix should cover routes that address a resource"
+    for op in addressed:
+        headers = await fresh_headers(make_settings, other_tenant, Role.ADMIN)
+        response = await call(client, op, resources.url(op.path), headers)
+        assert response.status_code == 404, f"{op.key} → {response.status_code}: {response.text}"
+        assert response.json()["error"]["code"] == "not_found"
