@@ -64,6 +64,7 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/audit/events"): ADMIN,
     ("GET", "/api/v1/audit/export"): ADMIN,
     ("GET", "/api/v1/audit/verify"): ADMIN,
+    ("GET", "/api/v1/health/detailed"): ADMIN,
 }
 
 

@@ -20,6 +20,7 @@ from lexbase.core.metrics import Metrics
 from lexbase.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from lexbase.core.ratelimit import RateLimitMiddleware, RateLimitPolicy
 from lexbase.core.resources import Resources, open_resources
+from lexbase.health.router import operations_router
 from lexbase.health.router import router as health_router
 from lexbase.matters.router import router as matters_router
 from lexbase.users.router import router as users_router
@@ -35,6 +36,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     apikeys_router,
     matters_router,
     audit_router,
+    operations_router,
 )
 
 

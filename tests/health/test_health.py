@@ -10,6 +10,7 @@ import httpx
 from lexbase import __version__
 from lexbase.app import create_app
 from tests.conftest import SettingsFactory, running
+from tests.factories import Tenant
 
 
 async def test_health_reports_ok_and_version(client: httpx.AsyncClient) -> None:
@@ -101,3 +102,18 @@ async def test_each_app_has_its_own_metrics(make_settings: SettingsFactory) -> N
         await a.get("/health/live")
         text = (await b.get("/metrics")).text
         assert 'route="/health/live"' not in text
+
+
+async def test_detailed_health_is_admin_only(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    response = await client.get("/api/v1/health/detailed", headers=tenant.admin.headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["version"] == __version__
+    assert body["database"] in {"sqlite", "postgresql"}
+    assert body["checks"]["database"]["status"] == "ok"
+    assert body["checks"]["storage"]["latency_ms"] >= 0
+    assert 0 < body["disk"]["free_bytes"] <= body["disk"]["total_bytes"]
+    denied = await client.get("/api/v1/health/detailed", headers=tenant["attorney"].headers)
+    assert denied.status_code == 403
+    assert (await client.get("/api/v1/health/detailed")).status_code == 401

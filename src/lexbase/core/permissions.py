@@ -18,6 +18,7 @@ class Permission(enum.StrEnum):
     MANAGE_WALLS = "manage_walls"  # restrict matters and manage their members
     MANAGE_USERS = "manage_users"  # invite, change and deactivate users
     READ_AUDIT = "read_audit"  # read, export and verify the audit trail
+    VIEW_OPERATIONS = "view_operations"  # dependency health, capacity and queue figures
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

@@ -6,12 +6,21 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from lexbase import __version__
+from lexbase.auth.deps import Operator
 from lexbase.core.deps import ResourcesDep
 from lexbase.core.metrics import CONTENT_TYPE_LATEST
-from lexbase.health.schemas import CheckOut, HealthStatus, LivenessOut, ReadinessOut
-from lexbase.health.service import run_checks
+from lexbase.health.schemas import (
+    CheckOut,
+    DetailedHealthOut,
+    HealthStatus,
+    LivenessOut,
+    ReadinessOut,
+)
+from lexbase.health.service import detailed, run_checks
 
 router = APIRouter(tags=["health"])
+# Mounted under /api/v1: the detailed view is for the organization's admins only.
+operations_router = APIRouter(prefix="/health", tags=["health"])
 
 
 @router.get("/health", response_model=HealthStatus)
@@ -48,3 +57,8 @@ async def ready(resources: ResourcesDep) -> JSONResponse:
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
     return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+@operations_router.get("/detailed", response_model=DetailedHealthOut)
+async def health_detailed(principal: Operator, resources: ResourcesDep) -> DetailedHealthOut:
+    return await detailed(resources)

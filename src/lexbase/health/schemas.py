@@ -23,3 +23,21 @@ class ReadinessOut(BaseModel):
 
 class LivenessOut(BaseModel):
     status: Literal["alive"]
+
+
+class DiskOut(BaseModel):
+    path: str
+    total_bytes: int
+    free_bytes: int
+    used_ratio: float
+
+
+class DetailedHealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    version: str
+    environment: str
+    uptime_seconds: float
+    database: str
+    checks: dict[str, CheckOut]
+    disk: DiskOut
+    queue: dict[str, int | str | None]
