@@ -73,3 +73,62 @@ def test_production_refuses_placeholder_secret(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "LEXBASE_SECRET_KEY" in result.stderr
+
+
+def test_admin_create_user_bootstraps_a_firm(tmp_path: Path) -> None:
+    env = {"LEXBASE_DATA_DIR": str(tmp_path / "d"), "LEXBASE_LOG_LEVEL": "WARNING"}
+    assert run("migrate", env=env, cwd=tmp_path).returncode == 0
+
+    def create(
+        *args: str, password: str = "Bootstrap-Admin-77"
+    ) -> subprocess.CompletedProcess[str]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("LEXBASE_")}
+        return subprocess.run(
+            [*LEXBASE, "admin", "create-user", *args, "--password-stdin"],
+            env={**base, **env},
+            cwd=tmp_path,
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    first = create(
+        "Head@Firm.test", "--full-name", "Head of Practice", "--new-organization", "Smith LLP"
+    )
+    assert first.returncode == 0, first.stderr
+    match = re.search(
+        r"created user (\S+) \(head@firm.test, admin\) in organization (\S+)", first.stdout
+    )
+    assert match is not None
+    organization_id = match.group(2)
+    second = create(
+        "para@firm.test",
+        "--full-name",
+        "Para Legal",
+        "--role",
+        "paralegal",
+        "--organization-id",
+        organization_id,
+    )
+    assert second.returncode == 0, second.stderr
+    with sqlite3.connect(tmp_path / "d" / "lexbase.db") as conn:
+        rows = conn.execute(
+            "SELECT email, role, organization_id FROM users ORDER BY email"
+        ).fetchall()
+        events = [r[0] for r in conn.execute("SELECT event_type FROM audit_events ORDER BY seq")]
+    assert rows == [
+        ("head@firm.test", "admin", organization_id),
+        ("para@firm.test", "paralegal", organization_id),
+    ]
+    assert events == ["organization.created", "user.created", "user.created"]
+
+    duplicate = create("head@firm.test", "--full-name", "X", "--organization-id", organization_id)
+    assert duplicate.returncode == 1
+    assert "already exists" in duplicate.stderr
+    weak = create("w@firm.test", "--full-name", "W", "--new-organization", "W", password="short")
+    assert weak.returncode == 1
+    assert "at least 8" in weak.stderr
+    neither = create("n@firm.test", "--full-name", "N")
+    assert neither.returncode == 2
