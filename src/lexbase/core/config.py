@@ -52,7 +52,7 @@ class Settings(BaseSettings):
 
     rate_limit_enabled: bool = True
     rate_limit_default: str = "600/minute"
-    rate_limit_auth: str = "20/minute"
+    rate_limit_auth: str = "60/minute"
     rate_limit_upload: str = "120/minute"
     rate_limit_search: str = "300/minute"
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
