@@ -124,6 +124,15 @@ def test_admin_create_user_bootstraps_a_firm(tmp_path: Path) -> None:
     ]
     assert events == ["organization.created", "user.created", "user.created"]
 
+    verified = run("audit", "verify", env=env, cwd=tmp_path)
+    assert verified.returncode == 0, verified.stderr
+    assert f"{organization_id}: 3 events checked, ok" in verified.stdout
+    with sqlite3.connect(tmp_path / "d" / "lexbase.db") as conn:
+        conn.execute("UPDATE audit_events SET event_type = 'user.deleted' WHERE seq = 2")
+    broken = run("audit", "verify", env=env, cwd=tmp_path)
+    assert broken.returncode == 1
+    assert "BROKEN at" in broken.stdout and "hash_mismatch" in broken.stdout
+
     duplicate = create("head@firm.test", "--full-name", "X", "--organization-id", organization_id)
     assert duplicate.returncode == 1
     assert "already exists" in duplicate.stderr

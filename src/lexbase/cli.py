@@ -160,6 +160,36 @@ async def _create_user(
         await engine.dispose()
 
 
+audit = typer.Typer(help="Audit trail commands.", no_args_is_help=True)
+app.add_typer(audit, name="audit")
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Verify every organization's audit hash chain; exit 1 if any is broken."""
+    import asyncio
+
+    from lexbase.audit.service import ChainVerification, verify_all_chains
+    from lexbase.core.db import create_engine, create_sessionmaker, transaction
+
+    settings = _settings()
+
+    async def run() -> dict[str, ChainVerification]:
+        engine = create_engine(settings)
+        try:
+            async with transaction(create_sessionmaker(engine)) as session:
+                return await verify_all_chains(session)
+        finally:
+            await engine.dispose()
+
+    results = asyncio.run(run())
+    for chain, result in results.items():
+        state = "ok" if result.valid else f"BROKEN at {result.first_invalid_id} ({result.reason})"
+        typer.echo(f"{chain}: {result.events_checked} events checked, {state}")
+    if not all(r.valid for r in results.values()):
+        raise typer.Exit(code=1)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app(prog_name="lexbase")
     sys.exit(0)

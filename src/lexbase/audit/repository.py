@@ -139,3 +139,9 @@ class AuditRepository(ScopedRepository[AuditEvent]):
         if through is not None:
             statement = statement.where(AuditEvent.seq <= through)
         return statement
+
+    async def chains(self) -> list[str]:
+        result = await self.session.execute(
+            select(AuditChainHead.chain).order_by(AuditChainHead.chain)
+        )
+        return list(result.scalars().all())

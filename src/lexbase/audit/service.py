@@ -202,3 +202,11 @@ async def verify_chain(
             reason=result.reason,
         )
     return result
+
+
+async def verify_all_chains(session: AsyncSession) -> dict[str, ChainVerification]:
+    """Every chain in the database (each organization's and the system chain)."""
+    return {
+        chain: await verify_chain(session, chain)
+        for chain in await AuditRepository(session).chains()
+    }
