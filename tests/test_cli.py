@@ -128,6 +128,7 @@ def test_admin_create_user_bootstraps_a_firm(tmp_path: Path) -> None:
     assert verified.returncode == 0, verified.stderr
     assert f"{organization_id}: 3 events checked, ok" in verified.stdout
     with sqlite3.connect(tmp_path / "d" / "lexbase.db") as conn:
+        conn.execute("DROP TRIGGER audit_events_no_update")  # an attacker with schema rights
         conn.execute("UPDATE audit_events SET event_type = 'user.deleted' WHERE seq = 2")
     broken = run("audit", "verify", env=env, cwd=tmp_path)
     assert broken.returncode == 1

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from lexbase.audit.guard import lift_guard, restore_guard
 from lexbase.audit.models import AuditEvent
 from lexbase.audit.service import ChainVerification, record, verify_chain
 from lexbase.core.db import create_engine, create_sessionmaker, transaction
@@ -51,15 +52,19 @@ class AuditLog:
             return list(result.scalars().all())
 
     async def update(self, event_id: str, **values: Any) -> None:
-        """A raw UPDATE, as someone with database access would tamper."""
+        """A raw UPDATE by someone who can also switch off the append-only triggers."""
         async with transaction(self.sessionmaker) as session:
+            await lift_guard(session)
             await session.execute(
                 update(AuditEvent).where(AuditEvent.id == event_id).values(**values)
             )
+            await restore_guard(session)
 
     async def delete(self, event_id: str) -> None:
         async with transaction(self.sessionmaker) as session:
+            await lift_guard(session)
             await session.execute(delete(AuditEvent).where(AuditEvent.id == event_id))
+            await restore_guard(session)
 
     async def verify(self, chain: str, *, batch_size: int = 500) -> ChainVerification:
         async with self.sessionmaker() as session:
