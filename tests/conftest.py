@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from lexbase.app import create_app
 from lexbase.core.config import Environment, Settings
+from lexbase.core.logging import configure_logging
 from lexbase.core.migrate import upgrade
 from lexbase.models import Base
 from tests.support.services import (
@@ -38,6 +39,8 @@ from tests.support.services import (
 )
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+configure_logging("INFO", json=True)
 TEST_SECRET = "lexbase-tests-9f2c4e7a1b3d5f60718293a4b5c6d7e8"
 
 

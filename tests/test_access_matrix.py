@@ -14,13 +14,18 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.app import create_app
 from lexbase.auth.models import ApiKey
+from lexbase.core.config import Settings
 from lexbase.core.db import create_engine, create_sessionmaker, transaction
 from lexbase.core.permissions import Role
 from lexbase.core.security import digest, new_api_key
+from lexbase.documents.models import Document, DocumentText
+from lexbase.jobs.models import Job
 from lexbase.matters.models import Client, Matter, MatterMember
+from lexbase.providers.blobstores.local import LocalBlobStore
 from tests.conftest import SettingsFactory
 from tests.factories import Tenant, add_user
 
@@ -65,6 +70,18 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/audit/export"): ADMIN,
     ("GET", "/api/v1/audit/verify"): ADMIN,
     ("GET", "/api/v1/health/detailed"): ADMIN,
+    ("POST", "/api/v1/documents"): WRITERS,
+    ("GET", "/api/v1/documents"): ALL,
+    ("GET", "/api/v1/documents/{document_id}"): ALL,
+    ("PATCH", "/api/v1/documents/{document_id}"): WRITERS,
+    ("DELETE", "/api/v1/documents/{document_id}"): WRITERS,
+    ("GET", "/api/v1/documents/{document_id}/text"): ALL,
+    ("GET", "/api/v1/documents/{document_id}/file"): ALL,
+    ("GET", "/api/v1/documents/{document_id}/chunks"): ALL,
+    ("GET", "/api/v1/documents/{document_id}/citations"): ALL,
+    ("POST", "/api/v1/documents/{document_id}/reprocess"): WRITERS,
+    ("GET", "/api/v1/jobs"): ALL,
+    ("GET", "/api/v1/jobs/{job_id}"): ALL,
 }
 
 
@@ -169,16 +186,50 @@ async def seed(make_settings: SettingsFactory, tenant: Tenant) -> Resources:
                 key_hash=digest(secret),
             )
             session.add(key)
+            document, job = await _seed_document(session, settings, tenant, matter.id)
             await session.flush()
             ids = {
                 "user_id": target.id,
                 "client_id": client.id,
                 "matter_id": matter.id,
                 "api_key_id": key.id,
+                "document_id": document.id,
+                "job_id": job.id,
             }
     finally:
         await engine.dispose()
     return Resources(ids)
+
+
+async def _seed_document(
+    session: AsyncSession, settings: Settings, tenant: Tenant, matter_id: str
+) -> tuple[Document, Job]:
+    data = b"Seeded memorandum.\n"
+    key = await LocalBlobStore(settings.blob_dir).put(data)
+    document = Document(
+        organization_id=tenant.organization_id,
+        matter_id=matter_id,
+        title="Seeded memo",
+        filename="memo.txt",
+        content_type="text/plain",
+        kind="text",
+        size_bytes=len(data),
+        sha256=key,
+        blob_key=key,
+        status="indexed",
+    )
+    session.add(document)
+    await session.flush()
+    session.add(DocumentText(document_id=document.id, text=data.decode(), pages=[]))
+    job = Job(
+        organization_id=tenant.organization_id,
+        matter_id=matter_id,
+        document_id=document.id,
+        type="ingest_document",
+        status="succeeded",
+    )
+    session.add(job)
+    return document, job
 
 
 async def fresh_headers(

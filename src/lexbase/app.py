@@ -20,8 +20,11 @@ from lexbase.core.metrics import Metrics
 from lexbase.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from lexbase.core.ratelimit import RateLimitMiddleware, RateLimitPolicy
 from lexbase.core.resources import Resources, open_resources
+from lexbase.documents.router import router as documents_router
 from lexbase.health.router import operations_router
 from lexbase.health.router import router as health_router
+from lexbase.jobs.router import router as jobs_router
+from lexbase.jobs.runner import JobRunner
 from lexbase.matters.router import router as matters_router
 from lexbase.users.router import router as users_router
 
@@ -37,6 +40,8 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     matters_router,
     audit_router,
     operations_router,
+    documents_router,
+    jobs_router,
 )
 
 
@@ -47,10 +52,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = open_resources(settings)
         app.state.resources = resources
+        runner = await start_embedded_runner(resources)
         log.info("app.started", env=settings.env.value, version=__version__)
         try:
             yield
         finally:
+            if runner is not None:
+                await runner.stop()
             await resources.close()
             log.info("app.stopped")
 
@@ -110,6 +118,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContextMiddleware, metrics=app.state.metrics, hsts=settings.is_production
     )
     return app
+
+
+async def start_embedded_runner(resources: Resources) -> JobRunner | None:
+    """In-process workers for the embedded mode (`LEXBASE_EMBEDDED_WORKERS=0` turns them off)."""
+    workers = resources.settings.embedded_workers
+    if workers == 0:
+        return None
+    import lexbase.ingest.handler  # noqa: F401 - registers the ingest job type
+
+    runner = JobRunner(resources, workers)
+    resources.notify_jobs = runner.notify
+    await runner.start()
+    return runner
 
 
 def _resources(app: FastAPI) -> Resources:

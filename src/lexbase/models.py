@@ -3,6 +3,15 @@
 from lexbase.audit import models as audit_models
 from lexbase.auth import models as auth_models
 from lexbase.core.db import Base
+from lexbase.documents import models as documents_models
+from lexbase.jobs import models as jobs_models
 from lexbase.matters import models as matters_models
 
-__all__ = ["Base", "audit_models", "auth_models", "matters_models"]
+__all__ = [
+    "Base",
+    "audit_models",
+    "auth_models",
+    "documents_models",
+    "jobs_models",
+    "matters_models",
+]

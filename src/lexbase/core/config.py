@@ -69,6 +69,16 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = Field(default=15, ge=1, le=1440)
     login_failures_per_ip: str = "50 per 15 minutes"
 
+    embedded_workers: int = Field(default=2, ge=0, le=64)
+    worker_processes: int = Field(default=1, ge=1, le=64)
+    worker_memory_mb: int = Field(default=1536, ge=256, le=65536)
+    job_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    job_poll_seconds: float = Field(default=2.0, gt=0, le=60)
+    job_retry_base_seconds: float = Field(default=5.0, ge=0, le=3600)
+    job_max_attempts: int = Field(default=3, ge=1, le=20)
+    ingest_timeout_seconds: float = Field(default=600.0, gt=0, le=86400)
+    max_pages: int = Field(default=2000, ge=1, le=100000)
+
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import structlog
 from limits.aio.storage import Storage
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from lexbase.core.config import Settings
 from lexbase.core.db import create_engine, create_sessionmaker
+from lexbase.core.processes import ProcessPool
 from lexbase.core.ratelimit import create_storage
 from lexbase.providers.base import BlobStore
 from lexbase.providers.blobstores.local import LocalBlobStore
@@ -27,8 +29,12 @@ class Resources:
     blobs: BlobStore
     redis: Redis | None
     rate_limit_storage: Storage
+    processes: ProcessPool
+    # Called after a transaction that enqueued jobs commits; the runner replaces it.
+    notify_jobs: Callable[[], None] = field(default=lambda: None)
 
     async def close(self) -> None:
+        await self.processes.close()
         await self.blobs.close()
         if self.redis is not None:
             await self.redis.aclose()
@@ -47,6 +53,7 @@ def open_resources(settings: Settings) -> Resources:
         blobs=LocalBlobStore(settings.blob_dir),
         redis=redis,
         rate_limit_storage=create_storage(settings),
+        processes=ProcessPool(settings.worker_processes, settings.worker_memory_mb),
     )
     log.info(
         "resources.opened",

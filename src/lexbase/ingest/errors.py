@@ -48,6 +48,11 @@ class DecompressionBomb(FileRejected):
     default_message = "The file expands to more data than allowed"
 
 
+class TextTooLong(FileRejected):
+    code = "text_too_long"
+    default_message = "The document's text exceeds the allowed length"
+
+
 class NotText(FileRejected):
     code = "not_text"
     default_message = "The file is not readable text in a known encoding"
@@ -65,6 +70,7 @@ __all__ = [
     "FileRejected",
     "FileTooLarge",
     "NotText",
+    "TextTooLong",
     "TooManyPages",
     "UnsupportedFileType",
     "ValidationFailed",

@@ -8,6 +8,8 @@ from typing import Literal
 FileKind = Literal["pdf", "docx", "doc", "html", "text", "rtf"]
 DocumentType = Literal["opinion", "brief", "motion", "contract", "statute", "other"]
 PAGE_SEPARATOR = "\f"
+# Bumped whenever a stage's output changes, so jobs record which pipeline produced a document.
+PIPELINE_VERSION = "1"
 
 
 @dataclass(frozen=True)

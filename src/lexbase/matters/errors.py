@@ -25,6 +25,10 @@ class MemberAlreadyExists(Conflict):
     default_message = "This user is already a member of the matter"
 
 
+class MatterHasDocuments(Conflict):
+    default_message = "The matter still holds documents; move or delete them first"
+
+
 class WallChangeForbidden(Forbidden):
     default_message = "Your role does not allow restricting matters or changing their walls"
 

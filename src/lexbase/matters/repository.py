@@ -19,6 +19,7 @@ from lexbase.core.db import utcnow
 from lexbase.core.principal import Principal
 from lexbase.core.repository import Repository
 from lexbase.core.scope import ScopedRepository
+from lexbase.documents.models import Document
 from lexbase.matters.models import Client, Matter, MatterMember
 
 
@@ -70,6 +71,10 @@ class MatterRepository(ScopedRepository[Matter]):
         if restricted is not None:
             statement = statement.where(Matter.restricted.is_(restricted))
         return statement.order_by(Matter.created_at.desc(), Matter.id.desc())
+
+    async def document_count(self, matter_id: str) -> int:
+        statement = select(func.count()).where(Document.matter_id == matter_id)
+        return int((await self.session.execute(statement)).scalar_one())
 
 
 class MatterMemberRepository(Repository[MatterMember]):

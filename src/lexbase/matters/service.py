@@ -19,6 +19,7 @@ from lexbase.core.principal import Principal
 from lexbase.matters.errors import (
     ClientDeletionForbidden,
     ClientNotFound,
+    MatterHasDocuments,
     MatterNotFound,
     MemberAlreadyExists,
     MemberNotFound,
@@ -240,6 +241,8 @@ async def update_matter(
 
 async def delete_matter(session: AsyncSession, principal: Principal, matter_id: str) -> None:
     matter = await _matter(session, principal, matter_id)
+    if await MatterRepository(session).document_count(matter.id) > 0:
+        raise MatterHasDocuments()
     await MatterRepository(session).delete(matter)
     await record(
         session,

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from lexbase.core.errors import Conflict, NotFound, ValidationFailed
+
+
+class DocumentNotFound(NotFound):
+    default_message = "Document not found"
+
+
+class DocumentNotReady(Conflict):
+    default_message = "The document has not been processed yet"
+
+
+class UnknownMatter(ValidationFailed):
+    default_message = "Matter not found"
+
+    def __init__(self) -> None:
+        super().__init__(details=[{"loc": ["body", "matter_id"], "message": "matter not found"}])
+
+
+class DuplicateElsewhere(Conflict):
+    default_message = "An identical file is already stored in this organization"
+
+
+class IdempotencyKeyReused(Conflict):
+    default_message = "This Idempotency-Key was used with a different request"
+
+
+class JobNotFound(NotFound):
+    default_message = "Job not found"

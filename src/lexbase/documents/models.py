@@ -1,0 +1,103 @@
+"""Documents, their extracted text, chunks and citations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lexbase.core.db import Base, IdMixin, TimestampMixin
+
+
+class Document(IdMixin, TimestampMixin, Base):
+    __tablename__ = "documents"
+
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    # RESTRICT: deleting a matter must never silently release its documents from the wall.
+    matter_id: Mapped[str | None] = mapped_column(
+        ForeignKey("matters.id", ondelete="RESTRICT"), index=True, default=None
+    )
+    title: Mapped[str] = mapped_column(String(500))
+    filename: Mapped[str] = mapped_column(String(500))
+    content_type: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(10))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    blob_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    error_code: Mapped[str | None] = mapped_column(String(50), default=None)
+    page_count: Mapped[int | None] = mapped_column(Integer, default=None)
+    document_type: Mapped[str | None] = mapped_column(String(20), default=None)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    legal_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    created_by: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    indexed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (
+        UniqueConstraint("organization_id", "sha256", name="uq_documents_org_sha256"),
+        Index("ix_documents_org_status", "organization_id", "status"),
+    )
+
+
+class DocumentText(Base):
+    """The extracted text (pages joined by a form feed); every offset in the API indexes it."""
+
+    __tablename__ = "document_texts"
+
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    pages: Mapped[list[dict[str, int]]] = mapped_column(JSON, default=list)
+
+
+class Chunk(IdMixin, Base):
+    __tablename__ = "chunks"
+
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    # Denormalized so search can apply tenant and wall filters inside its candidate queries.
+    organization_id: Mapped[str] = mapped_column(String(36), index=True)
+    matter_id: Mapped[str | None] = mapped_column(String(36), index=True, default=None)
+    ordinal: Mapped[int] = mapped_column(Integer)
+    page: Mapped[int | None] = mapped_column(Integer, default=None)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    section: Mapped[str | None] = mapped_column(String(200), default=None)
+    text: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("document_id", "ordinal", name="uq_chunks_document_ordinal"),
+    )
+
+
+class DocumentCitation(IdMixin, Base):
+    __tablename__ = "citations"
+
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    organization_id: Mapped[str] = mapped_column(String(36))
+    matter_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    normalized: Mapped[str] = mapped_column(String(300))
+    reporter: Mapped[str | None] = mapped_column(String(100), default=None)
+    volume: Mapped[str | None] = mapped_column(String(50), default=None)
+    page: Mapped[str | None] = mapped_column(String(50), default=None)
+    pinpoint: Mapped[str | None] = mapped_column(String(100), default=None)
+    year: Mapped[str | None] = mapped_column(String(10), default=None)
+    court: Mapped[str | None] = mapped_column(String(50), default=None)
+    case_name: Mapped[str | None] = mapped_column(String(300), default=None)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_citations_org_normalized", "organization_id", "normalized"),)

@@ -1,0 +1,282 @@
+"""Uploading, reading, changing and deleting documents."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lexbase.audit.service import record
+from lexbase.core.db import after_commit
+from lexbase.core.pagination import PageParams
+from lexbase.core.principal import Principal
+from lexbase.core.resources import Resources
+from lexbase.documents.errors import (
+    DocumentNotFound,
+    DuplicateElsewhere,
+    IdempotencyKeyReused,
+    UnknownMatter,
+)
+from lexbase.documents.models import Chunk, Document, DocumentCitation, DocumentText
+from lexbase.documents.repository import DocumentContentRepository, DocumentRepository
+from lexbase.documents.schemas import DocumentOut, DocumentUpdate, UploadOut
+from lexbase.ingest.limits import Limits
+from lexbase.ingest.sniff import detect, validate
+from lexbase.ingest.types import PIPELINE_VERSION, Detected
+from lexbase.jobs.models import IdempotencyKey, Job
+from lexbase.jobs.repository import IdempotencyRepository, JobRepository
+from lexbase.matters.repository import MatterRepository
+
+INGEST_JOB = "ingest_document"
+
+
+@dataclass(frozen=True)
+class Upload:
+    data: bytes
+    filename: str
+    title: str | None
+    matter_id: str | None
+    document_type: str | None
+    tags: list[str]
+    idempotency_key: str | None
+
+
+def limits_for(resources: Resources) -> Limits:
+    settings = resources.settings
+    return Limits(max_bytes=settings.max_upload_mb * 1024 * 1024, max_pages=settings.max_pages)
+
+
+class DocumentService:
+    def __init__(self, session: AsyncSession, resources: Resources) -> None:
+        self.session = session
+        self.resources = resources
+        self.documents = DocumentRepository(session)
+        self.content = DocumentContentRepository(session)
+        self.jobs = JobRepository(session)
+
+    async def upload(self, principal: Principal, upload: Upload) -> UploadOut:
+        sha256 = hashlib.sha256(upload.data).hexdigest()
+        request_hash = _request_hash(sha256, upload)
+        if upload.idempotency_key:
+            replay = await self._replay(principal, upload.idempotency_key, request_hash)
+            if replay is not None:
+                return replay
+        if upload.matter_id is not None:
+            await self._visible_matter(principal, upload.matter_id)
+        existing = await self.documents.by_sha256(principal.organization_id, sha256)
+        if existing is not None:
+            return await self._duplicate(principal, existing)
+        # Sniffing and cheap structural checks (encryption, page count, zip bombs) run off the
+        # event loop, before anything is stored.
+        detected = await anyio.to_thread.run_sync(
+            _inspect, upload.data, upload.filename, limits_for(self.resources)
+        )
+        document, job = await self._accept(principal, upload, detected, sha256)
+        result = UploadOut(
+            document=DocumentOut.model_validate(document), job_id=job.id, duplicate=False
+        )
+        if upload.idempotency_key:
+            await IdempotencyRepository(self.session).add(
+                IdempotencyKey(
+                    organization_id=principal.organization_id,
+                    key=upload.idempotency_key,
+                    scope="documents.upload",
+                    request_hash=request_hash,
+                    response=result.model_dump(mode="json"),
+                )
+            )
+        return result
+
+    async def _accept(
+        self, principal: Principal, upload: Upload, detected: Detected, sha256: str
+    ) -> tuple[Document, Job]:
+        # The blob is durable before the row that points at it commits; a rollback leaves at
+        # worst an unreferenced, content-addressed blob, never a row without its bytes.
+        blob_key = await self.resources.blobs.put(upload.data)
+        document = await self.documents.add(
+            Document(
+                organization_id=principal.organization_id,
+                matter_id=upload.matter_id,
+                title=upload.title or upload.filename,
+                filename=upload.filename,
+                content_type=detected.content_type,
+                kind=detected.kind,
+                size_bytes=len(upload.data),
+                sha256=sha256,
+                blob_key=blob_key,
+                document_type=upload.document_type,
+                tags=upload.tags,
+                created_by=principal.user_id,
+            )
+        )
+        job = await self.enqueue(principal, document)
+        await record(
+            self.session,
+            "document.uploaded",
+            principal,
+            resource=("document", document.id),
+            details={"filename": upload.filename, "sha256": sha256, "size_bytes": len(upload.data)},
+        )
+        return document, job
+
+    async def enqueue(self, principal: Principal, document: Document) -> Job:
+        job = await self.jobs.add(
+            Job(
+                organization_id=document.organization_id,
+                matter_id=document.matter_id,
+                document_id=document.id,
+                type=INGEST_JOB,
+                input_hash=document.sha256,
+                pipeline_version=PIPELINE_VERSION,
+                max_attempts=self.resources.settings.job_max_attempts,
+                created_by=principal.user_id,
+            )
+        )
+        after_commit(self.session, self.resources.notify_jobs)
+        return job
+
+    async def _replay(self, principal: Principal, key: str, request_hash: str) -> UploadOut | None:
+        stored = await IdempotencyRepository(self.session).get(principal.organization_id, key)
+        if stored is None:
+            return None
+        if stored.request_hash != request_hash:
+            raise IdempotencyKeyReused()
+        replay = UploadOut.model_validate(stored.response)
+        current = await self.documents.get_for(principal, replay.document.id)
+        if current is not None:
+            replay.document = DocumentOut.model_validate(current)
+        return replay
+
+    async def _duplicate(self, principal: Principal, existing: Document) -> UploadOut:
+        visible = await self.documents.get_for(principal, existing.id)
+        if visible is None:
+            raise DuplicateElsewhere()
+        job = await self.jobs.latest_for_document(existing.id)
+        return UploadOut(
+            document=DocumentOut.model_validate(visible),
+            job_id=job.id if job else None,
+            duplicate=True,
+        )
+
+    async def _visible_matter(self, principal: Principal, matter_id: str) -> None:
+        if await MatterRepository(self.session).get_for(principal, matter_id) is None:
+            raise UnknownMatter()
+
+    async def get(self, principal: Principal, document_id: str) -> Document:
+        document = await self.documents.get_for(principal, document_id)
+        if document is None:
+            raise DocumentNotFound()
+        return document
+
+    async def list(
+        self, principal: Principal, page: PageParams, **filters: Any
+    ) -> tuple[Sequence[Document], int]:
+        statement = self.documents.search(principal, **filters)
+        return await self.documents.paginate(statement, limit=page.limit, offset=page.offset)
+
+    async def text(self, principal: Principal, document_id: str) -> DocumentText | None:
+        await self.get(principal, document_id)
+        return await self.content.text_of(document_id)
+
+    async def chunks(
+        self, principal: Principal, document_id: str, page: PageParams
+    ) -> tuple[Sequence[Chunk], int]:
+        await self.get(principal, document_id)
+        return await self.content.paginate(
+            self.content.chunks_of(document_id), limit=page.limit, offset=page.offset
+        )
+
+    async def citations(self, principal: Principal, document_id: str) -> Sequence[DocumentCitation]:
+        await self.get(principal, document_id)
+        return await self.content.citations_of(document_id)
+
+    async def file(self, principal: Principal, document_id: str) -> tuple[Document, bytes]:
+        document = await self.get(principal, document_id)
+        return document, await self.resources.blobs.get(document.blob_key)
+
+    async def update(
+        self, principal: Principal, document_id: str, body: DocumentUpdate
+    ) -> Document:
+        document = await self.get(principal, document_id)
+        changes = body.model_dump(exclude_unset=True)
+        if "matter_id" in changes and changes["matter_id"] != document.matter_id:
+            if changes["matter_id"] is not None:
+                await self._visible_matter(principal, changes["matter_id"])
+            await self.documents.move_to_matter(document.id, changes["matter_id"])
+        if "tags" in changes and changes["tags"] is not None:
+            changes["tags"] = _clean_tags(changes["tags"])
+        changes = {k: v for k, v in changes.items() if v is not None or k == "matter_id"}
+        await self.documents.update(document, changes)
+        await record(
+            self.session,
+            "document.updated",
+            principal,
+            resource=("document", document.id),
+            details={"fields": sorted(changes)},
+        )
+        return document
+
+    async def delete(self, principal: Principal, document_id: str) -> None:
+        document = await self.get(principal, document_id)
+        blob_key = document.blob_key
+        await self.documents.delete(document)
+        await record(
+            self.session,
+            "document.deleted",
+            principal,
+            resource=("document", document_id),
+            details={"filename": document.filename, "sha256": document.sha256},
+        )
+        if not await self.documents.blob_in_use(blob_key):
+            blobs = self.resources.blobs
+            # Bytes go only once the deletion is durable; a rollback keeps them.
+            after_commit(self.session, lambda: _schedule(blobs.delete(blob_key)))
+
+    async def reprocess(self, principal: Principal, document_id: str) -> Job:
+        document = await self.get(principal, document_id)
+        document.status, document.error, document.error_code = "queued", None, None
+        job = await self.enqueue(principal, document)
+        await record(
+            self.session, "document.reprocessed", principal, resource=("document", document.id)
+        )
+        return job
+
+
+def _inspect(data: bytes, filename: str, limits: Limits) -> Detected:
+    detected = detect(data, filename)
+    validate(data, detected, limits)
+    return detected
+
+
+def _request_hash(sha256: str, upload: Upload) -> str:
+    fields = [
+        sha256,
+        upload.filename,
+        upload.title or "",
+        upload.matter_id or "",
+        upload.document_type or "",
+    ]
+    return hashlib.sha256("\x1f".join([*fields, *upload.tags]).encode()).hexdigest()
+
+
+def _clean_tags(tags: list[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for tag in tags:
+        cleaned = tag.strip()[:100]
+        if cleaned:
+            seen.setdefault(cleaned, None)
+    return list(seen)
+
+
+def parse_tags(raw: str | None) -> list[str]:
+    return _clean_tags(raw.split(",")) if raw else []
+
+
+def _schedule(coroutine: Any) -> None:
+    import asyncio
+
+    asyncio.get_running_loop().create_task(coroutine)

@@ -1,0 +1,165 @@
+"""The `ingest_document` job: run the pipeline on a stored upload and index its output.
+
+Re-running it (a retry, a reprocess, a worker killed half-way) replaces the document's
+text, chunks and citations in one transaction, so a document is indexed exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lexbase.core.db import transaction, utcnow
+from lexbase.documents.models import Chunk, Document, DocumentCitation, DocumentText
+from lexbase.documents.repository import DocumentContentRepository
+from lexbase.documents.service import INGEST_JOB, limits_for
+from lexbase.ingest.errors import FileRejected, UnsupportedFileType
+from lexbase.ingest.types import Detected, FileKind
+from lexbase.jobs.models import Job
+from lexbase.jobs.registry import JobContext, PermanentJobError, register
+from lexbase.jobs.repository import JobRepository
+
+if TYPE_CHECKING:
+    from lexbase.ingest.pipeline import PipelineOutput
+
+log = structlog.get_logger(__name__)
+
+
+class IngestDocument:
+    async def run(self, context: JobContext) -> dict[str, Any] | None:
+        resources = context.resources
+        document = await self._start(context)
+        if document is None:
+            return {"skipped": "document no longer exists"}
+        await context.progress("extract", 0.1)
+        data = await resources.blobs.get(document.blob_key)
+        detected = Detected(kind=_kind(document.kind), content_type=document.content_type)
+        # Imported here: the stage libraries load in the worker processes, not the API.
+        from lexbase.ingest.pipeline import run_pipeline
+
+        try:
+            output = await resources.processes.run(
+                run_pipeline,
+                data,
+                detected,
+                limits_for(resources),
+                limit_seconds=resources.settings.ingest_timeout_seconds,
+            )
+        except (FileRejected, UnsupportedFileType) as exc:
+            raise PermanentJobError(exc.message, exc.code) from None
+        await context.progress("index", 0.9)
+        stored = await self._store(context, document.id, output)
+        if not stored:
+            return {"skipped": "document deleted while processing"}
+        return {
+            "pages": len(output.extracted.pages),
+            "chunks": len(output.chunks),
+            "citations": len(output.metadata.citations),
+            "characters": len(output.extracted.text),
+        }
+
+    async def _start(self, context: JobContext) -> Document | None:
+        async with transaction(context.resources.write_sessionmaker) as session:
+            document = await session.get(Document, context.job.document_id or "")
+            if document is not None:
+                document.status, document.error, document.error_code = "processing", None, None
+            return document
+
+    async def _store(self, context: JobContext, document_id: str, output: PipelineOutput) -> bool:
+        extracted, metadata = output.extracted, output.metadata
+        async with transaction(context.resources.write_sessionmaker) as session:
+            document = await session.get(Document, document_id, with_for_update=True)
+            if document is None:
+                return False
+            scope = {"organization_id": document.organization_id, "matter_id": document.matter_id}
+            chunks = [
+                Chunk(
+                    document_id=document_id,
+                    ordinal=c.ordinal,
+                    page=c.page,
+                    start=c.start,
+                    end=c.end,
+                    section=c.section,
+                    text=c.text,
+                    **scope,
+                )
+                for c in output.chunks
+            ]
+            citations = [
+                DocumentCitation(document_id=document_id, **scope, **asdict(c))
+                for c in metadata.citations
+            ]
+            text = DocumentText(
+                document_id=document_id,
+                text=extracted.text,
+                pages=[asdict(p) for p in extracted.pages],
+            )
+            await DocumentContentRepository(session).replace(document_id, text, chunks, citations)
+            document.status = "indexed"
+            document.page_count = len(extracted.pages)
+            document.document_type = document.document_type or metadata.document_type
+            document.legal_metadata = _metadata_json(output)
+            document.indexed_at = utcnow()
+            await JobRepository(session).heartbeat(
+                context.job.id,
+                _owner(context),
+                _lease(context),
+                provenance=output.provenance,
+                timings=output.timings,
+            )
+        log.info("document.indexed", document_id=document_id, chunks=len(chunks))
+        return True
+
+    async def on_failed(self, session: AsyncSession, job: Job, message: str, code: str) -> None:
+        document = await session.get(Document, job.document_id or "")
+        if document is not None:
+            document.status, document.error, document.error_code = "failed", message, code
+
+
+def _metadata_json(output: PipelineOutput) -> dict[str, Any]:
+    metadata = output.metadata
+    unique_citations = list(dict.fromkeys(c.normalized for c in metadata.citations))
+    return {
+        "citations": unique_citations[:500],
+        "courts": metadata.courts,
+        "court_names": metadata.court_names,
+        "jurisdiction": metadata.jurisdiction,
+        "parties": metadata.parties,
+        "case_number": metadata.case_number,
+        "dates": {
+            "decision": metadata.decision_date,
+            "filing": metadata.filing_date,
+            "mentioned": metadata.dates,
+        },
+        "document_type": metadata.document_type,
+        "pages_without_text": output.extracted.pages_without_text,
+        "encoding": output.extracted.encoding,
+    }
+
+
+def _kind(value: str) -> FileKind:
+    kinds: dict[str, FileKind] = {
+        "pdf": "pdf",
+        "docx": "docx",
+        "doc": "doc",
+        "html": "html",
+        "text": "text",
+        "rtf": "rtf",
+    }
+    return kinds[value]
+
+
+def _owner(context: JobContext) -> str:
+    return context.job.lease_owner or ""
+
+
+def _lease(context: JobContext) -> Any:
+    from datetime import timedelta
+
+    return timedelta(seconds=context.resources.settings.job_lease_seconds)
+
+
+register(INGEST_JOB, IngestDocument())
