@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lexbase.core.db import Base, IdMixin, TimestampMixin
+from lexbase.core.db import Base, IdMixin, TimestampMixin, new_id
 
 
 class Document(IdMixin, TimestampMixin, Base):
@@ -58,8 +58,15 @@ class DocumentText(Base):
     pages: Mapped[list[dict[str, int]]] = mapped_column(JSON, default=list)
 
 
-class Chunk(IdMixin, Base):
+class Chunk(Base):
     __tablename__ = "chunks"
+
+    # An explicit integer key: the keyword index is keyed on it, and SQLite may renumber
+    # implicit rowids on VACUUM. `id` is the public, opaque identifier.
+    pk: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
 
     document_id: Mapped[str] = mapped_column(
         ForeignKey("documents.id", ondelete="CASCADE"), index=True

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from lexbase.core.db import UTCDateTime, apply_sqlite_pragmas
 from lexbase.models import Base
+from lexbase.search.keyword_index import is_index_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -24,6 +25,13 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fa
     return False
 
 
+def _include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """The keyword index is maintained by raw DDL, not by the models."""
+    return not (reflected and is_index_object(name, type_))
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -32,6 +40,7 @@ def _configure(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=_render_item,
+        include_object=_include_object,
     )
 
 

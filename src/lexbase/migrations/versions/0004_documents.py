@@ -91,6 +91,12 @@ def upgrade() -> None:
         sa.Column("end", sa.Integer(), nullable=False),
         sa.Column("section", sa.String(length=200), nullable=True),
         sa.Column("text", sa.Text(), nullable=False),
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.ForeignKeyConstraint(
             ["document_id"],
@@ -98,7 +104,8 @@ def upgrade() -> None:
             name=op.f("fk_chunks_document_id_documents"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_chunks")),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_chunks")),
+        sa.UniqueConstraint("id", name=op.f("uq_chunks_id")),
         sa.UniqueConstraint("document_id", "ordinal", name="uq_chunks_document_ordinal"),
     )
     with op.batch_alter_table("chunks", schema=None) as batch_op:

@@ -1,0 +1,65 @@
+"""The database's own full-text index over chunks: SQLite FTS5 or a PostgreSQL tsvector.
+
+Both are maintained by the database itself (triggers / a generated column), so every write
+path that stores chunks — the pipeline, a reprocess, a deletion — keeps the index in step,
+inside the same transaction.
+"""
+
+from __future__ import annotations
+
+# Porter stemming over unicode61; "§" is part of a token so "§ 1983" queries keep the symbol.
+SQLITE_TOKENIZER = "porter unicode61 remove_diacritics 2 tokenchars '§'"
+
+SQLITE_CREATE = (
+    "CREATE VIRTUAL TABLE chunks_fts USING fts5("
+    f"text, content='chunks', content_rowid='pk', tokenize=\"{SQLITE_TOKENIZER}\")",
+    "CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN "
+    "INSERT INTO chunks_fts(rowid, text) VALUES (new.pk, new.text); END",
+    "CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN "
+    "INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.pk, old.text); END",
+    "CREATE TRIGGER chunks_fts_update AFTER UPDATE OF text ON chunks BEGIN "
+    "INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.pk, old.text); "
+    "INSERT INTO chunks_fts(rowid, text) VALUES (new.pk, new.text); END",
+    "INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')",
+)
+SQLITE_DROP = (
+    "DROP TRIGGER IF EXISTS chunks_fts_update",
+    "DROP TRIGGER IF EXISTS chunks_fts_delete",
+    "DROP TRIGGER IF EXISTS chunks_fts_insert",
+    "DROP TABLE IF EXISTS chunks_fts",
+)
+
+POSTGRES_CREATE = (
+    "ALTER TABLE chunks ADD COLUMN tsv tsvector "
+    "GENERATED ALWAYS AS (to_tsvector('english'::regconfig, text)) STORED",
+    "CREATE INDEX ix_chunks_tsv ON chunks USING gin (tsv)",
+)
+POSTGRES_DROP = (
+    "DROP INDEX IF EXISTS ix_chunks_tsv",
+    "ALTER TABLE chunks DROP COLUMN IF EXISTS tsv",
+)
+
+# Objects Alembic's model comparison must not mistake for drift.
+INDEX_TABLE_PREFIX = "chunks_fts"
+INDEX_COLUMN = "tsv"
+INDEX_NAME = "ix_chunks_tsv"
+
+
+def create_statements(dialect: str) -> tuple[str, ...]:
+    return POSTGRES_CREATE if dialect == "postgresql" else SQLITE_CREATE
+
+
+def drop_statements(dialect: str) -> tuple[str, ...]:
+    return POSTGRES_DROP if dialect == "postgresql" else SQLITE_DROP
+
+
+def is_index_object(name: str | None, type_: str) -> bool:
+    if name is None:
+        return False
+    if type_ == "table":
+        return name.startswith(INDEX_TABLE_PREFIX)
+    if type_ == "column":
+        return name == INDEX_COLUMN
+    if type_ == "index":
+        return name == INDEX_NAME
+    return False

@@ -1,0 +1,72 @@
+"""The database full-text index follows chunks through ingest, reprocess and deletion."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import text
+
+from lexbase.core.db import create_engine
+from tests.conftest import SettingsFactory
+from tests.documents.helpers import upload, wait_done
+from tests.factories import Tenant
+
+MEMO = (
+    "MEMORANDUM ON INDEMNIFICATION\n\n"
+    "1. Indemnification. The Supplier shall indemnify the Purchaser against all claims "
+    "arising under 42 U.S.C. § 1983.\n\n"
+    "2. Termination. Either party may terminate this agreement on thirty days' notice.\n"
+)
+
+
+async def matching_chunks(make_settings: SettingsFactory, query: str) -> list[str]:
+    engine = create_engine(make_settings())
+    try:
+        async with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                rows = await conn.execute(
+                    text("SELECT id FROM chunks WHERE tsv @@ plainto_tsquery('english', :q)"),
+                    {"q": query},
+                )
+            else:
+                await conn.execute(
+                    text("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)")
+                )
+                rows = await conn.execute(
+                    text(
+                        "SELECT c.id FROM chunks_fts JOIN chunks c ON c.pk = chunks_fts.rowid "
+                        "WHERE chunks_fts MATCH :q"
+                    ),
+                    {"q": query},
+                )
+            return sorted(row[0] for row in rows)
+    finally:
+        await engine.dispose()
+
+
+async def test_index_follows_the_chunks(
+    client: httpx.AsyncClient, tenant: Tenant, make_settings: SettingsFactory
+) -> None:
+    headers = tenant["paralegal"].headers
+    accepted = await upload(client, headers, MEMO.encode(), "memo.txt")
+    document_id = accepted["document"]["id"]
+    await wait_done(client, headers, document_id)
+    chunks = (await client.get(f"/api/v1/documents/{document_id}/chunks", headers=headers)).json()
+    by_id = {c["id"]: c["text"] for c in chunks["items"]}
+
+    # Stemming: "indemnifies" finds "indemnify"/"Indemnification".
+    hits = await matching_chunks(make_settings, "indemnifies")
+    assert hits
+    assert all("ndemnif" in by_id[h] for h in hits)
+    terminate = await matching_chunks(make_settings, "terminate")
+    assert [by_id[h] for h in terminate] == [t for t in by_id.values() if "terminate" in t]
+
+    await client.post(f"/api/v1/documents/{document_id}/reprocess", headers=headers)
+    await wait_done(client, headers, document_id)
+    after = (await client.get(f"/api/v1/documents/{document_id}/chunks", headers=headers)).json()
+    assert len(await matching_chunks(make_settings, "terminate")) == len(terminate)
+    assert set(await matching_chunks(make_settings, "terminate")) <= {
+        c["id"] for c in after["items"]
+    }
+
+    await client.delete(f"/api/v1/documents/{document_id}", headers=headers)
+    assert await matching_chunks(make_settings, "terminate") == []
