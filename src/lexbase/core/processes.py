@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 import structlog
 
+from lexbase.core.netguard import deny_network
+
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
@@ -32,6 +34,7 @@ def _init_worker(memory_bytes: int) -> None:
     # Model runtimes must not phone home from a law firm's server.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    deny_network()
 
 
 class ProcessPool:
