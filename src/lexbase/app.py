@@ -26,6 +26,7 @@ from lexbase.health.router import router as health_router
 from lexbase.jobs.router import router as jobs_router
 from lexbase.jobs.runner import JobRunner
 from lexbase.matters.router import router as matters_router
+from lexbase.realtime.router import router as realtime_router
 from lexbase.users.router import router as users_router
 
 log = structlog.get_logger(__name__)
@@ -42,6 +43,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     operations_router,
     documents_router,
     jobs_router,
+    realtime_router,
 )
 
 

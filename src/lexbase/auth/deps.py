@@ -11,10 +11,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.auth.errors import InvalidToken, PermissionDenied
 from lexbase.auth.models import User
 from lexbase.auth.repository import ApiKeyRepository, SessionRepository, UserRepository
+from lexbase.core.config import Settings
 from lexbase.core.db import utcnow
 from lexbase.core.deps import SessionDep, SettingsDep
 from lexbase.core.permissions import Permission, Role, Scope
@@ -74,6 +76,14 @@ def _require_active(user: User | None, organization_id: str) -> None:
         raise InvalidToken()
 
 
+async def authenticate(session: AsyncSession, settings: Settings, credential: str) -> Principal:
+    """Resolve an access token or API key (as sent outside an Authorization header)."""
+    credential = credential.strip()
+    if credential.startswith(API_KEY_PREFIX):
+        return await _from_api_key(session, credential)
+    return await _from_access_token(session, settings, credential)
+
+
 async def get_principal(
     request: Request,
     session: SessionDep,
@@ -84,11 +94,7 @@ async def get_principal(
     if api_key:
         principal = await _from_api_key(session, api_key.strip())
     elif bearer is not None and bearer.scheme.lower() == "bearer" and bearer.credentials:
-        credential = bearer.credentials.strip()
-        if credential.startswith(API_KEY_PREFIX):
-            principal = await _from_api_key(session, credential)
-        else:
-            principal = await _from_access_token(session, settings, credential)
+        principal = await authenticate(session, settings, bearer.credentials)
     else:
         raise InvalidToken("Authentication required")
     request.state.principal = principal

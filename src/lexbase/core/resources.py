@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from lexbase.core.config import Settings
 from lexbase.core.db import create_engine, create_sessionmaker
+from lexbase.core.events import EventBus, InProcessEventBus, RedisEventBus
 from lexbase.core.processes import ProcessPool
 from lexbase.core.ratelimit import create_storage
 from lexbase.providers.base import BlobStore
@@ -30,10 +31,12 @@ class Resources:
     redis: Redis | None
     rate_limit_storage: Storage
     processes: ProcessPool
+    events: EventBus
     # Called after a transaction that enqueued jobs commits; the runner replaces it.
     notify_jobs: Callable[[], None] = field(default=lambda: None)
 
     async def close(self) -> None:
+        await self.events.close()
         await self.processes.close()
         await self.blobs.close()
         if self.redis is not None:
@@ -54,6 +57,7 @@ def open_resources(settings: Settings) -> Resources:
         redis=redis,
         rate_limit_storage=create_storage(settings),
         processes=ProcessPool(settings.worker_processes, settings.worker_memory_mb),
+        events=RedisEventBus(redis) if redis is not None else InProcessEventBus(),
     )
     log.info(
         "resources.opened",

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.audit.service import record
 from lexbase.core.db import after_commit
+from lexbase.core.events import Event, publish_soon
 from lexbase.core.pagination import PageParams
 from lexbase.core.principal import Principal
 from lexbase.core.resources import Resources
@@ -137,6 +138,8 @@ class DocumentService:
             )
         )
         after_commit(self.session, self.resources.notify_jobs)
+        bus, event = self.resources.events, status_event(document)
+        after_commit(self.session, lambda: publish_soon(bus, event))
         return job
 
     async def _replay(self, principal: Principal, key: str, request_hash: str) -> UploadOut | None:
@@ -244,6 +247,21 @@ class DocumentService:
             self.session, "document.reprocessed", principal, resource=("document", document.id)
         )
         return job
+
+
+def status_event(document: Document) -> Event:
+    return Event(
+        "document.status",
+        document.organization_id,
+        document.matter_id,
+        {
+            "document_id": document.id,
+            "status": document.status,
+            "error": document.error,
+            "error_code": document.error_code,
+            "page_count": document.page_count,
+        },
+    )
 
 
 def _inspect(data: bytes, filename: str, limits: Limits) -> Detected:

@@ -13,9 +13,10 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.core.db import transaction, utcnow
+from lexbase.core.events import Event
 from lexbase.documents.models import Chunk, Document, DocumentCitation, DocumentText
 from lexbase.documents.repository import DocumentContentRepository
-from lexbase.documents.service import INGEST_JOB, limits_for
+from lexbase.documents.service import INGEST_JOB, limits_for, status_event
 from lexbase.ingest.errors import FileRejected, UnsupportedFileType
 from lexbase.ingest.types import Detected, FileKind
 from lexbase.jobs.models import Job
@@ -66,7 +67,9 @@ class IngestDocument:
             document = await session.get(Document, context.job.document_id or "")
             if document is not None:
                 document.status, document.error, document.error_code = "processing", None, None
-            return document
+        if document is not None:
+            await context.resources.events.publish(status_event(document))
+        return document
 
     async def _store(self, context: JobContext, document_id: str, output: PipelineOutput) -> bool:
         extracted, metadata = output.extracted, output.metadata
@@ -110,13 +113,18 @@ class IngestDocument:
                 provenance=output.provenance,
                 timings=output.timings,
             )
+        await context.resources.events.publish(status_event(document))
         log.info("document.indexed", document_id=document_id, chunks=len(chunks))
         return True
 
-    async def on_failed(self, session: AsyncSession, job: Job, message: str, code: str) -> None:
+    async def on_failed(
+        self, session: AsyncSession, job: Job, message: str, code: str
+    ) -> Event | None:
         document = await session.get(Document, job.document_id or "")
-        if document is not None:
-            document.status, document.error, document.error_code = "failed", message, code
+        if document is None:
+            return None
+        document.status, document.error, document.error_code = "failed", message, code
+        return status_event(document)
 
 
 def _metadata_json(output: PipelineOutput) -> dict[str, Any]:

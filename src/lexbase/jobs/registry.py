@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lexbase.core.events import Event
 from lexbase.core.resources import Resources
 from lexbase.jobs.models import Job
 
@@ -33,8 +34,11 @@ class JobContext:
 class JobHandler(Protocol):
     async def run(self, context: JobContext) -> dict[str, Any] | None: ...
 
-    async def on_failed(self, session: AsyncSession, job: Job, message: str, code: str) -> None:
-        """Record the final failure on the job's subject (in the same transaction)."""
+    async def on_failed(
+        self, session: AsyncSession, job: Job, message: str, code: str
+    ) -> Event | None:
+        """Record the final failure on the job's subject (in the same transaction); the event
+        returned is published once that transaction commits."""
         ...
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import structlog
 
 from lexbase.core.db import transaction, utcnow
+from lexbase.core.events import Event
 from lexbase.core.resources import Resources
 from lexbase.jobs.models import FAILED, QUEUED, SUCCEEDED, Job
 from lexbase.jobs.registry import JobContext, PermanentJobError, handler_for, job_types
@@ -93,6 +94,7 @@ class JobRunner:
                 await JobRepository(session).heartbeat(
                     job.id, self.owner, self.lease, stage=stage, progress=round(fraction, 4)
                 )
+            await self._announce(job, "running", stage, fraction)
 
         keepalive = asyncio.create_task(self._keep_lease(job.id))
         try:
@@ -116,10 +118,24 @@ class JobRunner:
                     finished_at=utcnow(),
                 )
             bound.info("job.succeeded", seconds=(utcnow() - started).total_seconds())
+            await self._announce(job, SUCCEEDED, "done", 1.0)
         finally:
             keepalive.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keepalive
+
+    async def _announce(self, job: Job, status: str, stage: str | None, fraction: float) -> None:
+        data = {
+            "job_id": job.id,
+            "type": job.type,
+            "document_id": job.document_id,
+            "status": status,
+            "stage": stage,
+            "progress": round(fraction, 4),
+        }
+        await self.resources.events.publish(
+            Event("job.progress", job.organization_id, job.matter_id, data)
+        )
 
     async def _keep_lease(self, job_id: str) -> None:
         interval = max(self.lease.total_seconds() / 3, 0.5)
@@ -149,8 +165,10 @@ class JobRunner:
                 run_after=utcnow() + timedelta(seconds=delay),
             )
         log.warning("job.retrying", job_id=job.id, error=message, delay=round(delay, 2))
+        await self._announce(job, QUEUED, "retrying", 0.0)
 
     async def _fail(self, job: Job, message: str, code: str) -> None:
+        event = None
         async with transaction(self.resources.write_sessionmaker) as session:
             if await JobRepository(session).finish(
                 job.id,
@@ -160,7 +178,10 @@ class JobRunner:
                 error_code=code,
                 finished_at=utcnow(),
             ):
-                await handler_for(job.type).on_failed(session, job, message, code)
+                event = await handler_for(job.type).on_failed(session, job, message, code)
+        if event is not None:
+            await self.resources.events.publish(event)
+        await self._announce(job, FAILED, job.stage, job.progress)
 
     async def _reaper(self) -> None:
         while not self._stopping:
@@ -176,17 +197,23 @@ async def reap_expired(resources: Resources) -> int:
     now = utcnow()
     settings = resources.settings
     reaped = 0
+    events: list[Event] = []
     async with transaction(resources.write_sessionmaker) as session:
         repository = JobRepository(session)
         for job in await repository.expired(now):
             if job.attempts >= job.max_attempts:
                 message = "The worker processing this job stopped responding; retries exhausted"
                 if await repository.fail_expired(job.id, now, message):
-                    await handler_for(job.type).on_failed(session, job, message, "worker_lost")
+                    handler = handler_for(job.type)
+                    event = await handler.on_failed(session, job, message, "worker_lost")
+                    if event is not None:
+                        events.append(event)
             else:
                 delay = backoff_seconds(job.attempts, settings.job_retry_base_seconds, 300.0)
                 await repository.requeue_expired(job.id, now, now + timedelta(seconds=delay))
             reaped += 1
+    for event in events:
+        await resources.events.publish(event)
     if reaped:
         log.warning("jobs.reaped", count=reaped)
     return reaped

@@ -1,0 +1,105 @@
+"""Organization-scoped real-time events: in-process, or over Redis pub/sub across replicas.
+
+Events are facts already committed to the database (a document's status, a job's progress);
+a missed event is never lost state — clients can always re-read the resource.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+from redis.asyncio import Redis
+
+log = structlog.get_logger(__name__)
+
+_QUEUE_SIZE = 1000
+_CHANNEL_PREFIX = "lexbase:events:"
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str  # "document.status", "job.progress", ...
+    organization_id: str
+    matter_id: str | None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps({"type": self.type, "matter_id": self.matter_id, "data": self.data})
+
+
+class EventBus(Protocol):
+    async def publish(self, event: Event) -> None: ...
+
+    def subscribe(self, organization_id: str) -> AsyncIterator[Event]: ...
+
+    async def close(self) -> None: ...
+
+
+class InProcessEventBus:
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[asyncio.Queue[Event]]] = {}
+
+    async def publish(self, event: Event) -> None:
+        for queue in list(self._subscribers.get(event.organization_id, ())):
+            with contextlib.suppress(asyncio.QueueFull):  # a stalled client drops, never blocks
+                queue.put_nowait(event)
+
+    async def subscribe(self, organization_id: str) -> AsyncIterator[Event]:
+        queue: asyncio.Queue[Event] = asyncio.Queue(_QUEUE_SIZE)
+        self._subscribers.setdefault(organization_id, set()).add(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._subscribers[organization_id].discard(queue)
+
+    async def close(self) -> None:
+        self._subscribers.clear()
+
+
+class RedisEventBus:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def publish(self, event: Event) -> None:
+        payload = json.dumps(
+            {"organization_id": event.organization_id, **json.loads(event.to_json())}
+        )
+        try:
+            await self.redis.publish(_CHANNEL_PREFIX + event.organization_id, payload)
+        except Exception as exc:  # events are best-effort; the database holds the truth
+            log.warning("events.publish_failed", error_type=type(exc).__name__)
+
+    async def subscribe(self, organization_id: str) -> AsyncIterator[Event]:
+        pubsub = self.redis.pubsub()
+        await pubsub.subscribe(_CHANNEL_PREFIX + organization_id)
+        try:
+            async for message in pubsub.listen():
+                if message.get("type") != "message":
+                    continue
+                body = json.loads(message["data"])
+                yield Event(
+                    body["type"], body["organization_id"], body.get("matter_id"), body["data"]
+                )
+        finally:
+            await pubsub.unsubscribe()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def close(self) -> None:
+        return None
+
+
+_PENDING: set[asyncio.Task[None]] = set()
+
+
+def publish_soon(bus: EventBus, event: Event) -> None:
+    """Publish without awaiting (from sync callbacks such as after-commit hooks)."""
+    task = asyncio.get_running_loop().create_task(bus.publish(event))
+    _PENDING.add(task)  # keep a reference until done, or the task may be collected
+    task.add_done_callback(_PENDING.discard)
