@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -129,6 +131,9 @@ async def start_embedded_runner(resources: Resources) -> JobRunner | None:
         return None
     import lexbase.ingest.handler  # noqa: F401 - registers the ingest job type
 
+    # The stage libraries take about a second to import; load them off the event loop now
+    # rather than stall requests when the first job arrives.
+    await asyncio.to_thread(importlib.import_module, "lexbase.ingest.pipeline")
     runner = JobRunner(resources, workers)
     resources.notify_jobs = runner.notify
     await runner.start()

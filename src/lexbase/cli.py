@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import structlog
@@ -188,6 +189,57 @@ def audit_verify() -> None:
         typer.echo(f"{chain}: {result.events_checked} events checked, {state}")
     if not all(r.valid for r in results.values()):
         raise typer.Exit(code=1)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="PATH", help="Files or folders (walked recursively)", exists=True),
+    ],
+    user: Annotated[str, typer.Option("--user", help="Upload as this user (email)")],
+    matter_id: Annotated[
+        str | None, typer.Option("--matter-id", help="File every document under this matter")
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=64, help="Files uploaded at the same time")
+    ] = 4,
+    tags: Annotated[str | None, typer.Option(help="Comma-separated tags for every file")] = None,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Upload and exit; a server's workers process them")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(min=1, help="Stop waiting this many seconds after the start")
+    ] = 3600,
+) -> None:
+    """Upload files as a user and wait until each is indexed; exit 1 if any file failed.
+
+    The documents are processed by this command's own job runner (embedded mode); with
+    LEXBASE_EMBEDDED_WORKERS=0 it waits for a server's workers instead.
+    """
+    import asyncio
+
+    from lexbase.documents.service import parse_tags
+    from lexbase.ingest.bulk import IngestOptions, IngestRefused, reporter_for
+    from lexbase.ingest.bulk import ingest as run_ingest
+
+    settings = _settings()
+    options = IngestOptions(
+        matter_id=matter_id,
+        tags=tuple(parse_tags(tags)),
+        concurrency=concurrency,
+        wait=not no_wait,
+        timeout=timeout,
+    )
+    try:
+        summary = asyncio.run(run_ingest(settings, paths, user, options, reporter_for(sys.stderr)))
+    except IngestRefused as exc:
+        typer.echo(f"lexbase: {exc.message}", err=True)
+        raise typer.Exit(code=2) from None
+    for line in summary.lines():
+        typer.echo(line)
+    typer.echo(f"lexbase: ingest finished in {summary.seconds:.1f}s", err=True)
+    raise typer.Exit(code=summary.exit_code)
 
 
 def main() -> None:  # pragma: no cover - console entry point

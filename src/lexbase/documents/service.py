@@ -62,6 +62,13 @@ class DocumentService:
     async def upload(self, principal: Principal, upload: Upload) -> UploadOut:
         sha256 = hashlib.sha256(upload.data).hexdigest()
         request_hash = _request_hash(sha256, upload)
+        # Sniffing, structural checks (encryption, page count, zip bombs) and the durable blob
+        # write all happen before the first statement: on SQLite that statement takes the
+        # write lock, which must not be held through this slow work.
+        detected = await anyio.to_thread.run_sync(
+            _inspect, upload.data, upload.filename, limits_for(self.resources)
+        )
+        blob_key = await self.resources.blobs.put(upload.data)
         if upload.idempotency_key:
             replay = await self._replay(principal, upload.idempotency_key, request_hash)
             if replay is not None:
@@ -71,12 +78,7 @@ class DocumentService:
         existing = await self.documents.by_sha256(principal.organization_id, sha256)
         if existing is not None:
             return await self._duplicate(principal, existing)
-        # Sniffing and cheap structural checks (encryption, page count, zip bombs) run off the
-        # event loop, before anything is stored.
-        detected = await anyio.to_thread.run_sync(
-            _inspect, upload.data, upload.filename, limits_for(self.resources)
-        )
-        document, job = await self._accept(principal, upload, detected, sha256)
+        document, job = await self._accept(principal, upload, detected, sha256, blob_key)
         result = UploadOut(
             document=DocumentOut.model_validate(document), job_id=job.id, duplicate=False
         )
@@ -93,11 +95,10 @@ class DocumentService:
         return result
 
     async def _accept(
-        self, principal: Principal, upload: Upload, detected: Detected, sha256: str
+        self, principal: Principal, upload: Upload, detected: Detected, sha256: str, blob_key: str
     ) -> tuple[Document, Job]:
         # The blob is durable before the row that points at it commits; a rollback leaves at
         # worst an unreferenced, content-addressed blob, never a row without its bytes.
-        blob_key = await self.resources.blobs.put(upload.data)
         document = await self.documents.add(
             Document(
                 organization_id=principal.organization_id,
