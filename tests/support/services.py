@@ -199,6 +199,32 @@ class PostgresServer:
             what="psql",
         )
 
+    def restart(self) -> None:
+        """Stop the server (fast mode) and start it again, dropping every connection.
+
+        Not a crash stop: this throwaway cluster runs with fsync and synchronous_commit off
+        for speed, so a crash would lose recent commits by design of the test setup.
+        """
+        pg_ctl = str(self.bindir / "pg_ctl")
+        _run(
+            _as_user([pg_ctl, "-D", str(self.datadir), "-m", "fast", "-w", "stop"]),
+            what="pg_ctl stop",
+        )
+        _run(
+            _as_user(
+                [
+                    pg_ctl,
+                    "-D",
+                    str(self.datadir),
+                    "-l",
+                    str(self.datadir / "restart.log"),
+                    "-w",
+                    "start",
+                ]
+            ),
+            what="pg_ctl start",
+        )
+
     def stop(self) -> None:
         """Stop the server (immediate mode) and delete its files."""
         if self._stopped:

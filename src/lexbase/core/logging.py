@@ -49,3 +49,9 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    quiet_noisy_libraries()
+
+
+def quiet_noisy_libraries() -> None:
+    """eyecite's warnings print whole citation objects — document text — into the logs."""
+    logging.getLogger("eyecite").setLevel(logging.ERROR)

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import structlog
 
+from lexbase.core.logging import quiet_noisy_libraries
 from lexbase.core.netguard import deny_network
 
 log = structlog.get_logger(__name__)
@@ -35,6 +36,7 @@ def _init_worker(memory_bytes: int) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     deny_network()
+    quiet_noisy_libraries()
 
 
 class ProcessPool:

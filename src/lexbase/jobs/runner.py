@@ -77,7 +77,13 @@ class JobRunner:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
                 continue
-            await self.execute(job)
+            try:
+                await self.execute(job)
+            except Exception:
+                # Even recording the outcome failed (the database went away). The lease will
+                # expire and the reaper hands the job out again; this worker carries on.
+                log.exception("job.outcome_not_recorded", job_id=job.id)
+                await asyncio.sleep(self.poll_seconds)
 
     async def _claim(self) -> Job | None:
         async with transaction(self.resources.write_sessionmaker) as session:
