@@ -267,7 +267,8 @@ def test_the_court_appealed_from_is_not_the_documents_court() -> None:
     text = (
         "Appeal from the United States District Court for the Western District of Texas\n"
         "CERTIORARI TO THE UNITED STATES COURT OF APPEALS FOR THE TENTH CIRCUIT\n"
-        "The Circuit Court of Pulaski County denied the motion."
+        "The Circuit Court of Pulaski County denied the motion.\n"
+        "Error to Union Circuit Court."
     )
     assert enrich(text).courts == []
 
@@ -326,6 +327,7 @@ def test_parties(caption: str, parties: list[str]) -> None:
             "8:16-cv-01261-DOC-KES",
         ),
         ("No response by appellee.", None),
+        ("Case No. 1:21-cv-______________", None),
         ("Telephone 215-597-2995\n1986-01-13", None),
     ],
 )

@@ -40,29 +40,12 @@ _VERSUS_INLINE = re.compile(r"\s(?:v\.|vs\.?|versus)\s")
 _VERSUS_INLINE_CAPS = re.compile(r"\s(?:V\.|VS\.?|VERSUS)\s")
 _VERSUS_TRAILING = re.compile(r"\s(?:v\.|vs\.?|V\.|VS\.?)$")
 _MAX_INLINE_CAPTION = 500
-_NAME_GLUE = frozenset(
-    {
-        "v",
-        "vs",
-        "versus",
-        "of",
-        "the",
-        "and",
-        "for",
-        "et",
-        "al",
-        "ux",
-        "vir",
-        "a",
-        "an",
-        "as",
-        "in",
-        "use",
-    }
-)
+# Words that may stand lower-case in a caption of names ("Smith et al. vs. State use of Jones").
+_LINKING_WORDS = ("of", "the", "and", "for", "a", "an", "as", "in", "use")
+_NAME_GLUE = frozenset({"v", "vs", "versus", "et", "al", "ux", "vir", *_LINKING_WORDS})
 _CITATION_LIKE = re.compile(r"\b\d+\s+(?:[A-Z][\w.']*\s?){1,4}\s?\d+\b")
 _NOT_PARTIES = re.compile(
-    r"\b(?:motion|brief|memorandum|order|petition\s+for|appeal\s+from)\b", re.I
+    r"\b(?:motion|brief|memorandum|order|petition\s+for|appeal\s+from)\b", re.IGNORECASE
 )
 _IN_RE = re.compile(r"^(?:in\s+re|in\s+the\s+matter\s+of)\b[\s:]*(?P<name>.+)$", re.IGNORECASE)
 _PROCEEDING_OF = re.compile(
@@ -80,7 +63,7 @@ _BOUNDARY = re.compile(
     re.IGNORECASE,
 )
 
-_NUMBER = r"(?:[A-Z]{1,4}[ -]?)?\d[\w:./\u2013\u2014-]*\w"
+_NUMBER = r"(?:[A-Z]{1,4}[ -]?)?\d[A-Za-z0-9:./\u2013\u2014-]*[A-Za-z0-9]"
 _NUMBERS = rf"(?P<number>{_NUMBER}(?:\s*(?:,|&|and)\s*{_NUMBER})*)"
 # "No. 85-123" at the start of a caption line or column ("SMITH, ) No. ED108783").
 _NO_AT_START = re.compile(rf"^nos?\b\.?\s*:?\s*{_NUMBERS}", re.IGNORECASE)
@@ -92,7 +75,8 @@ _LABELLED = re.compile(
 )
 # ECF stamps: "Case 8:16-cv-01261-DOC-KES Document 40", "Case: 17-2400", "Appeal: 17-2218".
 _ECF = re.compile(
-    r"\b(?:Case|Appeal)\s*:?\s+(?P<number>\d{1,2}:\d{2}-[a-z]{2,4}-\d{2,6}(?:-[A-Z]{1,5})*|\d{2}-\d{2,6})\b",
+    r"\b(?:Case|Appeal)\s*:?\s+"
+    r"(?P<number>\d{1,2}:\d{2}-[a-z]{2,4}-\d{2,6}(?:-[A-Z]{1,5})*|\d{2}-\d{2,6})\b",
     re.IGNORECASE,
 )
 # A docket line on its own, as the Arkansas Reports print it: "85-201", "CR 85-153-A".
@@ -208,6 +192,15 @@ def _parties(side: str) -> list[str]:
     return parties
 
 
+def _strip_period(name: str) -> str:
+    if not name.endswith("."):
+        return name
+    last = name.rsplit(maxsplit=1)[-1][:-1]
+    if "." in last or last.lower() in _ABBREVIATIONS:
+        return name
+    return name[:-1].rstrip(" ,;:")
+
+
 def find_case_number(lines: list[CaptionLine]) -> str | None:
     """The document's own docket or case number, as printed (dashes made plain hyphens)."""
     for index, line in enumerate(lines):
@@ -220,11 +213,11 @@ def find_case_number(lines: list[CaptionLine]) -> str | None:
 def _case_number(line: CaptionLine, *, near_top: bool) -> str | None:
     for column in line.columns:
         match = _NO_AT_START.match(column)
-        if match is not None:
+        if match is not None and _complete(match):
             return match.group("number")
     for pattern in (_LABELLED, _ECF):
         for match in pattern.finditer(line.text):
-            if not _OTHER_COURTS_NUMBER.search(line.text, 0, match.start()):
+            if _complete(match) and not _OTHER_COURTS_NUMBER.search(line.text, 0, match.start()):
                 return match.group("number")
     if near_top:
         bare = _BARE.match(line.text)
@@ -233,10 +226,6 @@ def _case_number(line: CaptionLine, *, near_top: bool) -> str | None:
     return None
 
 
-def _strip_period(name: str) -> str:
-    if not name.endswith("."):
-        return name
-    last = name.rsplit(maxsplit=1)[-1][:-1]
-    if "." in last or last.lower() in _ABBREVIATIONS:
-        return name
-    return name[:-1].rstrip(" ,;:")
+def _complete(match: re.Match[str]) -> bool:
+    # A blank form's "Case No. 1:21-cv-________" is not a number yet.
+    return match.string[match.end("number") : match.end("number") + 1] not in {"-", "_"}

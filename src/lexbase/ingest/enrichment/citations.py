@@ -30,10 +30,10 @@ Kind = Literal["case", "statute", "short", "id", "supra", "other"]
 
 # eyecite's cost grows faster than the text: each reporter abbreviation present adds a regex
 # pass over the whole text, and each full citation a search of the rest of it for "Name at
-# 240" references. Run on a 1 MB text it takes ~6x longer than on the same text in 20 kB
-# pieces. Pieces end at paragraph or sentence breaks, and resolution (Id., supra, short
-# forms) still runs over the whole document; only "Name at 240" references to a citation
-# in an earlier piece are not found.
+# 240" references. On the 288 Arkansas opinions joined into one 2.2 MB text it takes 95 s of
+# CPU at once and 12 s in 20 kB pieces. Pieces end at paragraph or sentence breaks, and
+# resolution (Id., supra, short forms) still runs over the whole document; only "Name at 240"
+# references to a citation in an earlier piece are not found.
 SEGMENT_CHARS = 20_000
 _SENTENCE_END = re.compile(r"(?<=[a-z]{3}[.?!]) (?=[A-Z])")
 

@@ -14,9 +14,11 @@ from lexbase.ingest.enrichment.text import CaptionLine
 MAX_LOOKUPS = 6  # courts-db tries ~8,400 patterns per lookup (~10 ms); captions need few
 
 _COURT_WORD = re.compile(r"\bcourt\b", re.IGNORECASE)
-# Lines that name another court: the one appealed from, or the one a writ goes to.
+# Lines that name another court: the one appealed from, or the one a writ (of certiorari, of
+# error: "Error to Union Circuit Court.") goes to.
 _OTHER_COURT = re.compile(
-    r"^(?:on\s+)?(?:appeal|appealed|certiorari|petition|review|writ|transferred|removed|from|to)\b"
+    r"^(?:on\s+)?(?:appeal|appealed|certiorari|petition|review|writ|error|transferred|removed"
+    r"|from|to)\b"
     r"|\b(?:appeal|appealed|certiorari)\s+(?:from|to)\b",
     re.IGNORECASE,
 )
