@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provision the services Lexbase's tests need on a Debian 12 (bookworm) host:
-#   PostgreSQL 15 (+ server headers), pgvector >= 0.8, Redis, a C toolchain.
+#   PostgreSQL 15 (+ server headers), pgvector >= 0.8, Redis, a C toolchain,
+#   and Tesseract OCR (the ingest pipeline reads scanned PDF pages with it).
 #
 # Idempotent: when everything is already in place it only runs a few
 # dpkg-query/grep checks and exits. It never starts a server; the tests start
@@ -26,6 +27,8 @@ PACKAGES=(
   redis-server
   build-essential
   dpkg-dev
+  # Depends on tesseract-ocr-eng and tesseract-ocr-osd, the language data OCR uses.
+  tesseract-ocr
 )
 
 export DEBIAN_FRONTEND=noninteractive
