@@ -10,6 +10,7 @@ import structlog
 from limits import parse
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.audit.service import record
@@ -287,7 +288,7 @@ class IpFailureLimiter:
         try:
             allowed = await self.limiter.test(self.item, "login_failures", self.key)
             stats = await self.limiter.get_window_stats(self.item, "login_failures", self.key)
-        except Exception as exc:  # the store is down: account lockout still protects
+        except (RedisError, OSError) as exc:  # the store is down: account lockout still protects
             log.warning("auth.ip_limiter_unavailable", error_type=type(exc).__name__)
             return
         if not allowed:
@@ -302,5 +303,5 @@ class IpFailureLimiter:
             return
         try:
             await self.limiter.hit(self.item, "login_failures", self.key)
-        except Exception as exc:  # see check()
+        except (RedisError, OSError) as exc:  # see check()
             log.warning("auth.ip_limiter_unavailable", error_type=type(exc).__name__)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import structlog
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 log = structlog.get_logger(__name__)
 
@@ -73,7 +74,7 @@ class RedisEventBus:
         )
         try:
             await self.redis.publish(_CHANNEL_PREFIX + event.organization_id, payload)
-        except Exception as exc:  # events are best-effort; the database holds the truth
+        except (RedisError, OSError) as exc:  # best-effort; the database holds the truth
             log.warning("events.publish_failed", error_type=type(exc).__name__)
 
     async def subscribe(self, organization_id: str) -> AsyncIterator[Event]:

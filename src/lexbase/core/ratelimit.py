@@ -12,6 +12,7 @@ import structlog
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from redis.exceptions import RedisError
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -104,7 +105,7 @@ class RateLimitMiddleware:
         try:
             allowed = await limiter.hit(route_class.limit, route_class.name, identity)
             stats = await limiter.get_window_stats(route_class.limit, route_class.name, identity)
-        except Exception as exc:  # the limiter's store is down: serve rather than refuse
+        except (RedisError, OSError) as exc:  # the limiter's store is down: serve, not refuse
             log.warning("ratelimit.storage_unavailable", error_type=type(exc).__name__)
             await self.app(scope, receive, send)
             return

@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from lexbase.core.db import transaction, utcnow
 from lexbase.core.events import Event
@@ -26,6 +27,9 @@ from lexbase.jobs.registry import JobContext, PermanentJobError, handler_for, jo
 from lexbase.jobs.repository import JobRepository
 
 log = structlog.get_logger(__name__)
+
+# What a database that restarts or drops connections raises (timeouts are OSErrors too).
+DATABASE_ERRORS = (SQLAlchemyError, OSError)
 
 
 def backoff_seconds(attempt: int, base: float, cap: float) -> float:
@@ -69,7 +73,7 @@ class JobRunner:
         while not self._stopping:
             try:
                 job = await self._claim()
-            except Exception:  # the database is briefly away: keep the worker alive
+            except DATABASE_ERRORS:  # the database is briefly away: keep the worker alive
                 log.exception("jobs.claim_failed", worker=index)
                 job = None
             if job is None:
@@ -79,7 +83,7 @@ class JobRunner:
                 continue
             try:
                 await self.execute(job)
-            except Exception:
+            except DATABASE_ERRORS:
                 # Even recording the outcome failed (the database went away). The lease will
                 # expire and the reaper hands the job out again; this worker carries on.
                 log.exception("job.outcome_not_recorded", job_id=job.id)
@@ -150,7 +154,7 @@ class JobRunner:
             try:
                 async with transaction(self.resources.write_sessionmaker) as session:
                     await JobRepository(session).heartbeat(job_id, self.owner, self.lease)
-            except Exception:  # a missed heartbeat is survivable; the lease has slack
+            except DATABASE_ERRORS:  # a missed heartbeat is survivable; the lease has slack
                 log.warning("job.heartbeat_failed", job_id=job_id)
 
     async def _retry_or_fail(self, job: Job, exc: Exception) -> None:
@@ -193,7 +197,7 @@ class JobRunner:
         while not self._stopping:
             try:
                 await reap_expired(self.resources)
-            except Exception:
+            except DATABASE_ERRORS:
                 log.exception("jobs.reap_failed")
             await asyncio.sleep(max(self.lease.total_seconds() / 2, 0.5))
 
