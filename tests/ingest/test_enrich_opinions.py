@@ -43,8 +43,7 @@ class Case:
 
 @pytest.fixture(scope="module")
 def cases() -> list[Case]:
-    if not OPINIONS.is_dir():
-        pytest.skip(f"fixtures not found at {OPINIONS}")
+    assert OPINIONS.is_dir(), f"the shared opinion fixtures are missing at {OPINIONS}"
     found = []
     for line in (OPINIONS / "opinions.jsonl").read_text(encoding="utf-8").splitlines():
         truth = json.loads(line)
@@ -145,8 +144,7 @@ def test_real_contracts_are_contracts() -> None:
     # 439 CUAD contracts (SEC exhibits, letters of agreement, Chinese-style "Party A" contracts).
     # Measured: 431/439 (98.2%); the rest are "other" but one (section-numbered) agency
     # agreement. Uses the same excerpt enrich() classifies.
-    if not CUAD.is_dir():
-        pytest.skip(f"CUAD corpus not found at {CUAD}")
+    assert CUAD.is_dir(), f"the shared CUAD corpus is missing at {CUAD}"
     kinds = [document_type(path.read_text(encoding="utf-8")) for path in sorted(CUAD.glob("*.txt"))]
     assert len(kinds) == 439
     assert kinds.count("contract") / len(kinds) >= 0.97
