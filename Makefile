@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 CODE := src tests $(wildcard benchmarks)
+# The CPU build of torch (for the local embedding model): from a local wheel directory when
+# the machine has one, else from PyTorch's CPU index — never the multi-GB CUDA build.
+TORCH_SOURCE := $(if $(wildcard /opt/wheels/torch-*.whl),--find-links /opt/wheels,--extra-index-url https://download.pytorch.org/whl/cpu)
 
 .PHONY: run install dev test test-fast lint format provision clean help
 
@@ -19,11 +22,11 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check $(TORCH_SOURCE) -e .
 	@touch $@
 
 $(DEV_STAMP): pyproject.toml $(STAMP)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check $(TORCH_SOURCE) -e '.[dev]'
 	@touch $@
 
 install: $(STAMP)

@@ -31,9 +31,11 @@ from lexbase.core.logging import configure_logging
 from lexbase.core.migrate import upgrade
 from lexbase.models import Base
 from tests.support.services import (
+    MotoServer,
     PostgresServer,
     RedisServer,
     ServiceUnavailable,
+    start_moto,
     start_postgres,
     start_redis,
 )
@@ -41,6 +43,10 @@ from tests.support.services import (
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 configure_logging("INFO", json=True)
+# Models derived on this machine (the distilled embedder) are made once and shared by every
+# test, app and subprocess of the run — and by later runs in the same checkout.
+MODEL_DIR = Path(__file__).resolve().parents[1] / ".cache" / "models"
+os.environ.setdefault("LEXBASE_MODEL_DIR", str(MODEL_DIR))
 TEST_SECRET = "lexbase-tests-9f2c4e7a1b3d5f60718293a4b5c6d7e8"
 
 
@@ -50,6 +56,14 @@ def _unavailable(what: str, exc: Exception) -> None:
         pytest.fail(f"{message} (CI=true: a missing service is a failure)", pytrace=False)
     warnings.warn(f"SKIPPING the {what} tier — {message}", stacklevel=2)
     pytest.skip(f"{what} unavailable: {exc}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def embedding_model() -> None:
+    """Distil the default embedder before any test times an ingest (≈ 1 minute, once)."""
+    from lexbase.providers.embedders.static import ensure_distilled
+
+    ensure_distilled(Path(os.environ["LEXBASE_MODEL_DIR"]))
 
 
 @pytest.fixture(scope="session")
@@ -184,3 +198,14 @@ async def other_tenant(make_settings: SettingsFactory) -> Any:
     from tests.factories import create_tenant
 
     return await create_tenant(make_settings(), "Beta LLP")
+
+
+@pytest.fixture(scope="session")
+def moto_server(services_dir: Path) -> Iterator[MotoServer]:
+    """A real S3-compatible server (moto) for the S3 blob store."""
+    try:
+        server = start_moto(services_dir)
+    except ServiceUnavailable as exc:
+        _unavailable("S3 (moto)", exc)
+    yield server
+    server.stop()

@@ -82,6 +82,9 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/documents/{document_id}/reprocess"): WRITERS,
     ("GET", "/api/v1/jobs"): ALL,
     ("GET", "/api/v1/jobs/{job_id}"): ALL,
+    ("POST", "/api/v1/search"): ALL,
+    ("GET", "/api/v1/search/suggest"): ALL,
+    ("GET", "/api/v1/citations"): ALL,
 }
 
 

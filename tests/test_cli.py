@@ -18,7 +18,11 @@ LEXBASE = [sys.executable, "-m", "lexbase"]
 def run(
     *args: str, env: dict[str, str] | None = None, cwd: Path
 ) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("LEXBASE_")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("LEXBASE_") or k == "LEXBASE_MODEL_DIR"
+    }
     return subprocess.run(
         [*LEXBASE, *args],
         env={**base, **(env or {})},
@@ -82,7 +86,11 @@ def test_admin_create_user_bootstraps_a_firm(tmp_path: Path) -> None:
     def create(
         *args: str, password: str = "Bootstrap-Admin-77"
     ) -> subprocess.CompletedProcess[str]:
-        base = {k: v for k, v in os.environ.items() if not k.startswith("LEXBASE_")}
+        base = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("LEXBASE_") or k == "LEXBASE_MODEL_DIR"
+        }
         return subprocess.run(
             [*LEXBASE, "admin", "create-user", *args, "--password-stdin"],
             env={**base, **env},

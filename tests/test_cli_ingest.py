@@ -42,7 +42,11 @@ OPINION_HTML = (
 def lexbase(
     *args: str, env: dict[str, str], cwd: Path, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("LEXBASE_")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("LEXBASE_") or k == "LEXBASE_MODEL_DIR"
+    }
     return subprocess.run(
         [*LEXBASE, *args],
         env={**base, **env},

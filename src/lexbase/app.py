@@ -11,6 +11,7 @@ import structlog
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+from sqlalchemy.exc import SQLAlchemyError
 
 from lexbase import __version__
 from lexbase.apikeys.router import router as apikeys_router
@@ -25,10 +26,14 @@ from lexbase.core.resources import Resources, open_resources
 from lexbase.documents.router import router as documents_router
 from lexbase.health.router import operations_router
 from lexbase.health.router import router as health_router
+from lexbase.jobs.dispatch import start_dispatcher
 from lexbase.jobs.router import router as jobs_router
 from lexbase.jobs.runner import JobRunner
 from lexbase.matters.router import router as matters_router
+from lexbase.providers.embedders import embedder_spec, get_embedder, prepare_embedder
 from lexbase.realtime.router import router as realtime_router
+from lexbase.search.router import router as search_router
+from lexbase.search.semantic import MemoryVectorIndex, ensure_vector_index
 from lexbase.users.router import router as users_router
 
 log = structlog.get_logger(__name__)
@@ -46,6 +51,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     documents_router,
     jobs_router,
     realtime_router,
+    search_router,
 )
 
 
@@ -56,11 +62,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = open_resources(settings)
         app.state.resources = resources
+        app.state.vector_index = MemoryVectorIndex()
         runner = await start_embedded_runner(resources)
+        dispatcher = await start_dispatcher(resources)
+        warm = asyncio.create_task(prepare_search(resources))
         log.info("app.started", env=settings.env.value, version=__version__)
         try:
             yield
         finally:
+            await asyncio.gather(warm, return_exceptions=True)
+            if dispatcher is not None:
+                await dispatcher.stop()
             if runner is not None:
                 await runner.stop()
             await resources.close()
@@ -124,10 +136,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+async def prepare_search(resources: Resources) -> None:
+    """Load the query embedder and make sure its vector index exists, off the request path.
+    Failures are logged, not fatal: search retries both on first use."""
+    try:
+        spec = embedder_spec(resources.settings)
+        await asyncio.to_thread(prepare_embedder, spec)
+        embedder = await asyncio.to_thread(get_embedder, spec)
+        await ensure_vector_index(resources.engine, embedder.name, embedder.dimensions)
+    except (OSError, SQLAlchemyError, ValueError) as exc:
+        log.warning("search.prepare_failed", error=str(exc))
+
+
 async def start_embedded_runner(resources: Resources) -> JobRunner | None:
-    """In-process workers for the embedded mode (`LEXBASE_EMBEDDED_WORKERS=0` turns them off)."""
+    """In-process workers for the embedded mode (`LEXBASE_EMBEDDED_WORKERS=0` turns them off;
+    with `LEXBASE_JOB_BACKEND=celery` the `lexbase worker` processes run jobs instead)."""
     workers = resources.settings.embedded_workers
-    if workers == 0:
+    if workers == 0 or resources.settings.job_backend == "celery":
         return None
     import lexbase.ingest.handler  # noqa: F401 - registers the ingest job type
 

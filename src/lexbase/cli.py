@@ -79,6 +79,26 @@ def serve(
     )
 
 
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Jobs run at once (LEXBASE_CELERY_CONCURRENCY)"),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Worker node name (default: lexbase-PID@HOST)")
+    ] = None,
+) -> None:
+    """Run a distributed job worker (Celery over Redis) with its queue sweeper."""
+    settings = _settings(celery_concurrency=concurrency)
+    if settings.job_backend != "celery":
+        typer.echo("lexbase: `lexbase worker` needs LEXBASE_JOB_BACKEND=celery", err=True)
+        raise typer.Exit(code=2)
+    from lexbase.jobs.worker import run_worker
+
+    raise typer.Exit(code=run_worker(settings, concurrency=settings.celery_concurrency, name=name))
+
+
 admin = typer.Typer(help="Operator commands: users and organizations.", no_args_is_help=True)
 app.add_typer(admin, name="admin")
 

@@ -1,4 +1,4 @@
-"""Start real, throwaway PostgreSQL and Redis servers for tests.
+"""Start real, throwaway PostgreSQL, Redis and S3-compatible (moto) servers for tests.
 
 Each server listens on a free port on 127.0.0.1 and keeps all its state in a
 fresh directory under ``base_dir``; ``stop()`` kills it and removes the
@@ -22,16 +22,21 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
+    "MotoServer",
     "PostgresServer",
     "RedisServer",
     "ServiceUnavailable",
     "find_free_port",
+    "start_moto",
     "start_postgres",
     "start_redis",
 ]
@@ -368,6 +373,28 @@ class RedisServer:
         """Return True if the server answers PING."""
         return _redis_ping(self.port)
 
+    def shutdown(self) -> None:
+        """Stop the server but keep its port and directory, for `start_again`. Persistence is
+        off, so everything it held (queued messages included) is gone, as after a crash."""
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def start_again(self) -> None:
+        """Start the server again on the same port, with the same arguments."""
+        with (self.workdir / "redis.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                self.process.args,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not self.ping():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                msg = f"redis-server did not come back on port {self.port}"
+                raise ServiceUnavailable(msg)
+            time.sleep(0.05)
+
     def stop(self) -> None:
         """Terminate the server and delete its directory."""
         try:
@@ -427,6 +454,82 @@ def start_redis(base_dir: Path) -> RedisServer:
             output = (workdir / "redis.log").read_text(errors="replace")[-2000:]
             server.stop()
             msg = f"redis-server did not answer PING on port {port}:\n{output}"
+            raise ServiceUnavailable(msg)
+        time.sleep(0.05)
+    return server
+
+
+def _http_answers(url: str, timeout: float = 0.5) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):  # noqa: S310 - loopback test server
+            return True
+    except urllib.error.HTTPError:
+        return True  # an HTTP error is still an answer
+    except OSError:
+        return False
+
+
+@dataclass
+class MotoServer:
+    """A running throwaway S3-compatible server (moto in server mode), state in memory."""
+
+    url: str
+    port: int
+    workdir: Path = field(repr=False)
+    process: subprocess.Popen[bytes] = field(repr=False)
+    region: str = "us-east-1"
+    access_key_id: str = "testing"
+    secret_access_key: str = "testing"  # moto accepts any credentials
+
+    def ping(self) -> bool:
+        """Return True if the server answers HTTP."""
+        return _http_answers(f"{self.url}/moto-api/")
+
+    def stop(self) -> None:
+        """Terminate the server and delete its directory."""
+        try:
+            if self.process.poll() is None:
+                self.process.terminate()
+                try:
+                    self.process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait(timeout=10)
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def start_moto(base_dir: Path) -> MotoServer:
+    """Start moto's S3-compatible server on a free port of 127.0.0.1."""
+    try:
+        import moto.server  # noqa: F401 - only checks that moto[server] is installed
+    except ImportError as exc:
+        msg = f"moto[server] is not installed ({exc}); install the dev extra"
+        raise ServiceUnavailable(msg) from exc
+    workdir = _make_service_dir(base_dir, "moto-")
+    port = find_free_port()
+    log = (workdir / "moto.log").open("wb")
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+        )
+    except OSError as exc:
+        log.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+        msg = f"cannot run moto.server: {exc}"
+        raise ServiceUnavailable(msg) from exc
+    log.close()  # the child has its own copy of the descriptor
+    server = MotoServer(url=f"http://127.0.0.1:{port}", port=port, workdir=workdir, process=process)
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not server.ping():
+        if process.poll() is not None or time.monotonic() > deadline:
+            output = (workdir / "moto.log").read_text(errors="replace")[-2000:]
+            server.stop()
+            msg = f"moto.server did not answer HTTP on port {port}:\n{output}"
             raise ServiceUnavailable(msg)
         time.sleep(0.05)
     return server

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -79,6 +79,34 @@ class Settings(BaseSettings):
     ingest_timeout_seconds: float = Field(default=600.0, gt=0, le=86400)
     max_pages: int = Field(default=2000, ge=1, le=100000)
 
+    # Distributed runner: "celery" hands jobs to `lexbase worker` processes over Redis.
+    job_backend: Literal["embedded", "celery"] = "embedded"
+    celery_broker_url: str | None = None
+    celery_concurrency: int = Field(default=2, ge=1, le=64)
+    celery_visibility_timeout_seconds: float = Field(default=3600.0, gt=0, le=86400)
+    celery_redispatch_seconds: float = Field(default=300.0, gt=0, le=86400)
+
+    # Embeddings: a local model from an installed package (see providers/embedders).
+    embedder: Literal["minilm", "model2vec"] = "model2vec"
+    # Where models derived on this machine are kept (model2vec's distillation); data_dir/models.
+    model_dir: Path | None = None
+
+    # Hybrid search: weighted reciprocal rank fusion, weight / (rrf_k + rank) per list.
+    search_keyword_weight: float = Field(default=1.0, ge=0, le=100)
+    search_semantic_weight: float = Field(default=1.0, ge=0, le=100)
+    search_citation_weight: float = Field(default=2.0, ge=0, le=100)
+    search_rrf_k: int = Field(default=60, ge=1, le=1000)
+
+    # Blob storage: "local" keeps files under data_dir; "s3" uses any S3-compatible bucket.
+    blob_backend: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_key_prefix: str = ""
+    s3_create_bucket: bool = False
+
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
@@ -134,6 +162,63 @@ class Settings(BaseSettings):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value.strip()
 
+    @field_validator(
+        "s3_bucket",
+        "s3_endpoint_url",
+        "s3_access_key_id",
+        "s3_secret_access_key",
+        "model_dir",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _endpoint_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _s3_is_complete(self) -> Self:
+        if self.blob_backend == "s3" and self.s3_bucket is None:
+            raise ValueError("LEXBASE_S3_BUCKET is required when LEXBASE_BLOB_BACKEND=s3")
+        if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
+            raise ValueError(
+                "set both LEXBASE_S3_ACCESS_KEY_ID and LEXBASE_S3_SECRET_ACCESS_KEY, or neither"
+            )
+        return self
+
+    @field_validator("celery_broker_url")
+    @classmethod
+    def _celery_broker_scheme(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.strip().startswith(("redis://", "rediss://")):
+            raise ValueError("must be a redis:// or rediss:// URL")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _celery_is_configured(self) -> Self:
+        if self.job_backend != "celery":
+            return self
+        broker = self.resolved_celery_broker_url
+        if broker is None or not broker.startswith(("redis://", "rediss://")):
+            raise ValueError(
+                "LEXBASE_JOB_BACKEND=celery needs a redis:// broker: set "
+                "LEXBASE_CELERY_BROKER_URL or LEXBASE_REDIS_URL"
+            )
+        # A message held longer than this is delivered again while its job may still run.
+        if self.celery_visibility_timeout_seconds <= self.job_lease_seconds:
+            raise ValueError(
+                "LEXBASE_CELERY_VISIBILITY_TIMEOUT_SECONDS must exceed LEXBASE_JOB_LEASE_SECONDS"
+            )
+        return self
+
     @model_validator(mode="after")
     def _secret_is_strong_outside_development(self) -> Self:
         if self.env is Environment.DEVELOPMENT:
@@ -167,8 +252,16 @@ class Settings(BaseSettings):
         return self.resolved_database_url.startswith("sqlite")
 
     @property
+    def resolved_celery_broker_url(self) -> str | None:
+        return self.celery_broker_url or self.redis_url
+
+    @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+    @property
+    def resolved_model_dir(self) -> Path:
+        return self.model_dir or self.data_dir / "models"
 
     @property
     def max_request_bytes(self) -> int:

@@ -44,6 +44,15 @@ class Resources:
         await self.engine.dispose()
 
 
+def open_blob_store(settings: Settings) -> BlobStore:
+    if settings.blob_backend == "s3":
+        # Imported here so the embedded mode never pays for loading boto3.
+        from lexbase.providers.blobstores.s3 import S3BlobStore
+
+        return S3BlobStore.from_settings(settings)
+    return LocalBlobStore(settings.blob_dir)
+
+
 def open_resources(settings: Settings) -> Resources:
     """Create the clients; connections open lazily, so a down service does not stop startup."""
     engine = create_engine(settings)
@@ -53,7 +62,7 @@ def open_resources(settings: Settings) -> Resources:
         engine=engine,
         sessionmaker=create_sessionmaker(engine),
         write_sessionmaker=create_sessionmaker(engine, write=True),
-        blobs=LocalBlobStore(settings.blob_dir),
+        blobs=open_blob_store(settings),
         redis=redis,
         rate_limit_storage=create_storage(settings),
         processes=ProcessPool(settings.worker_processes, settings.worker_memory_mb),

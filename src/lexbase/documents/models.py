@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lexbase.core.db import Base, IdMixin, TimestampMixin, new_id
+from lexbase.search.vector_column import EmbeddingVector
 
 
 class Document(IdMixin, TimestampMixin, Base):
@@ -39,6 +52,12 @@ class Document(IdMixin, TimestampMixin, Base):
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     indexed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Copied out of the legal metadata at indexing so search can filter and facet on them
+    # inside its candidate queries: the first court named, its jurisdiction, and the date
+    # the document speaks from (decision, else filing).
+    court: Mapped[str | None] = mapped_column(String(50), default=None)
+    jurisdiction: Mapped[str | None] = mapped_column(String(50), default=None)
+    document_date: Mapped[date | None] = mapped_column(Date, default=None)
 
     __table_args__ = (
         UniqueConstraint("organization_id", "sha256", name="uq_documents_org_sha256"),
@@ -80,6 +99,9 @@ class Chunk(Base):
     end: Mapped[int] = mapped_column(Integer)
     section: Mapped[str | None] = mapped_column(String(200), default=None)
     text: Mapped[str] = mapped_column(Text)
+    # Unit-length vector from `embedding_model`; vectors of different models never compare.
+    embedding: Mapped[NDArray[np.float32] | None] = mapped_column(EmbeddingVector, default=None)
+    embedding_model: Mapped[str | None] = mapped_column(String(100), default=None)
 
     __table_args__ = (
         UniqueConstraint("document_id", "ordinal", name="uq_chunks_document_ordinal"),

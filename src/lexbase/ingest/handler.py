@@ -6,7 +6,9 @@ text, chunks and citations in one transaction, so a document is indexed exactly 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -22,8 +24,10 @@ from lexbase.ingest.types import Detected, FileKind
 from lexbase.jobs.models import Job
 from lexbase.jobs.registry import JobContext, PermanentJobError, register
 from lexbase.jobs.repository import JobRepository
+from lexbase.providers.embedders import embedder_spec, prepare_embedder
 
 if TYPE_CHECKING:
+    from lexbase.ingest.embedding import Embedded
     from lexbase.ingest.pipeline import PipelineOutput
 
 log = structlog.get_logger(__name__)
@@ -51,8 +55,10 @@ class IngestDocument:
             )
         except (FileRejected, UnsupportedFileType) as exc:
             raise PermanentJobError(exc.message, exc.code) from None
+        await context.progress("embed", 0.6)
+        embedded = await self._embed(context, document.title, output)
         await context.progress("index", 0.9)
-        stored = await self._store(context, document.id, output)
+        stored = await self._store(context, document.id, output, embedded)
         if not stored:
             return {"skipped": "document deleted while processing"}
         return {
@@ -71,7 +77,23 @@ class IngestDocument:
             await context.resources.events.publish(status_event(document))
         return document
 
-    async def _store(self, context: JobContext, document_id: str, output: PipelineOutput) -> bool:
+    async def _embed(self, context: JobContext, title: str, output: PipelineOutput) -> Embedded:
+        from lexbase.ingest.embedding import embed_passages, passage_text
+
+        resources = context.resources
+        spec = embedder_spec(resources.settings)
+        await asyncio.to_thread(prepare_embedder, spec)
+        texts = [passage_text(title, c.section, c.text) for c in output.chunks]
+        return await resources.processes.run(
+            embed_passages,
+            spec,
+            texts,
+            limit_seconds=resources.settings.ingest_timeout_seconds,
+        )
+
+    async def _store(
+        self, context: JobContext, document_id: str, output: PipelineOutput, embedded: Embedded
+    ) -> bool:
         extracted, metadata = output.extracted, output.metadata
         async with transaction(context.resources.write_sessionmaker) as session:
             document = await session.get(Document, document_id, with_for_update=True)
@@ -87,9 +109,11 @@ class IngestDocument:
                     end=c.end,
                     section=c.section,
                     text=c.text,
+                    embedding=vector,
+                    embedding_model=embedded.model,
                     **scope,
                 )
-                for c in output.chunks
+                for c, vector in zip(output.chunks, embedded.vectors, strict=True)
             ]
             citations = [
                 DocumentCitation(document_id=document_id, **scope, **asdict(c))
@@ -105,13 +129,17 @@ class IngestDocument:
             document.page_count = len(extracted.pages)
             document.document_type = document.document_type or metadata.document_type
             document.legal_metadata = _metadata_json(output)
+            document.court = metadata.courts[0] if metadata.courts else None
+            document.jurisdiction = metadata.jurisdiction
+            document.document_date = _date(metadata.decision_date or metadata.filing_date)
             document.indexed_at = utcnow()
             await JobRepository(session).heartbeat(
                 context.job.id,
                 _owner(context),
                 _lease(context),
-                provenance=output.provenance,
-                timings=output.timings,
+                provenance=output.provenance
+                | {"embedder": embedded.model, "embedder_version": embedded.version},
+                timings=output.timings | {"embed": round(embedded.seconds, 4)},
             )
         await context.resources.events.publish(status_event(document))
         log.info("document.indexed", document_id=document_id, chunks=len(chunks))
@@ -146,6 +174,13 @@ def _metadata_json(output: PipelineOutput) -> dict[str, Any]:
         "pages_without_text": output.extracted.pages_without_text,
         "encoding": output.extracted.encoding,
     }
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 def _kind(value: str) -> FileKind:

@@ -78,7 +78,6 @@ def run_pipeline(data: bytes, detected: Detected, limits: Limits) -> PipelineOut
         "enricher_version": version("eyecite"),
         "chunker": f"structure-v1/{CHUNK_TARGET_CHARS}/{CHUNK_MAX_CHARS}",
         **ocr,
-        "embedder": None,
     }
     return PipelineOutput(extracted, metadata, chunks, timings, provenance)
 

@@ -16,8 +16,11 @@ from lexbase.jobs.models import FAILED, QUEUED, RUNNING, SUCCEEDED, IdempotencyK
 class JobRepository(ScopedRepository[Job]):
     model = Job
 
-    async def claim(self, owner: str, lease: timedelta, types: tuple[str, ...]) -> Job | None:
-        """Atomically take the oldest due job: exactly one worker can win each job."""
+    async def claim(
+        self, owner: str, lease: timedelta, types: tuple[str, ...], job_id: str | None = None
+    ) -> Job | None:
+        """Atomically take the oldest due job (or exactly `job_id`, if it is due): exactly one
+        worker can win each job."""
         now = utcnow()
         candidate = (
             select(Job.id)
@@ -25,6 +28,8 @@ class JobRepository(ScopedRepository[Job]):
             .order_by(Job.run_after, Job.created_at)
             .limit(1)
         )
+        if job_id is not None:
+            candidate = candidate.where(Job.id == job_id)
         if self.session.get_bind().dialect.name == "postgresql":
             candidate = candidate.with_for_update(skip_locked=True)
         job_id = (await self.session.execute(candidate)).scalar_one_or_none()
@@ -64,6 +69,16 @@ class JobRepository(ScopedRepository[Job]):
             .values(lease_until=None, lease_owner=None, **values)
         )
         return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    async def due_ids(self, types: tuple[str, ...], limit: int) -> list[str]:
+        """Queued jobs whose time has come, oldest first."""
+        statement = (
+            select(Job.id)
+            .where(Job.status == QUEUED, Job.run_after <= utcnow(), Job.type.in_(types))
+            .order_by(Job.run_after, Job.created_at)
+            .limit(limit)
+        )
+        return list((await self.session.execute(statement)).scalars().all())
 
     async def expired(self, now: datetime) -> list[Job]:
         statement = select(Job).where(Job.status == RUNNING, Job.lease_until < now).limit(100)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from lexbase.core.db import UTCDateTime, apply_sqlite_pragmas
 from lexbase.models import Base
 from lexbase.search.keyword_index import is_index_object
+from lexbase.search.vector_column import EmbeddingVector
 
 config = context.config
 target_metadata = Base.metadata
@@ -22,6 +23,8 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fa
     """Render our UTC datetime type as the plain column type it stores."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, EmbeddingVector):
+        return "sa.LargeBinary()  # pgvector VECTOR() on PostgreSQL"
     return False
 
 

@@ -61,5 +61,6 @@ def is_index_object(name: str | None, type_: str) -> bool:
     if type_ == "column":
         return name == INDEX_COLUMN
     if type_ == "index":
-        return name == INDEX_NAME
+        # The HNSW indexes are made per embedding model at startup (search/semantic.py).
+        return name == INDEX_NAME or name.startswith("ix_chunks_embedding_")
     return False

@@ -1,0 +1,38 @@
+"""The embedding stage: what text of a chunk is embedded, and the call a worker process runs.
+
+A chunk is embedded with its document's title and its section heading in front: a clause
+reading "The term shall be five years" is about *this* agreement, and the vector should
+say so (measured by the retrieval eval, benchmarks/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from lexbase.providers.embedders import EmbedderSpec, get_embedder
+
+
+@dataclass(frozen=True)
+class Embedded:
+    vectors: NDArray[np.float32]
+    model: str
+    version: str
+    seconds: float
+
+
+def passage_text(title: str, section: str | None, text: str) -> str:
+    heading = f"{title} — {section}" if section else title
+    return f"{heading}\n{text}"
+
+
+def embed_passages(spec: EmbedderSpec, texts: Sequence[str]) -> Embedded:
+    """Runs in a worker process: the model is loaded once per process and kept."""
+    embedder = get_embedder(spec)
+    started = time.perf_counter()
+    vectors = embedder.embed_passages(texts)
+    return Embedded(vectors, embedder.name, embedder.version, time.perf_counter() - started)

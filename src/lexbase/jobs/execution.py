@@ -1,0 +1,193 @@
+"""Claiming, running and recording one job: the code path every runner shares.
+
+The embedded runner (worker tasks in the API process) and the Celery workers differ only in
+how they learn that a job is ready. Both claim it here under a lease, run its handler with
+heartbeats, and record the outcome here; the jobs table stays the source of truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+
+from lexbase.core.db import transaction, utcnow
+from lexbase.core.events import Event
+from lexbase.core.resources import Resources
+from lexbase.jobs.models import FAILED, QUEUED, SUCCEEDED, Job
+from lexbase.jobs.registry import JobContext, PermanentJobError, handler_for, job_types
+from lexbase.jobs.repository import JobRepository
+
+log = structlog.get_logger(__name__)
+
+# What a database that restarts or drops connections raises (timeouts are OSErrors too).
+DATABASE_ERRORS = (SQLAlchemyError, OSError)
+
+MAX_BACKOFF_SECONDS = 300.0
+
+
+def backoff_seconds(attempt: int, base: float, cap: float = MAX_BACKOFF_SECONDS) -> float:
+    """Exponential backoff with full jitter."""
+    return random.uniform(0, min(cap, base * 2 ** max(attempt - 1, 0)))  # noqa: S311
+
+
+def lease_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # succeeded | queued (to be retried) | failed
+    retry_in: float | None = None  # seconds until a re-queued job is due
+
+
+class JobExecutor:
+    """Runs claimed jobs to an outcome under one lease owner (a runner or a worker process)."""
+
+    def __init__(self, resources: Resources) -> None:
+        self.resources = resources
+        self.lease = timedelta(seconds=resources.settings.job_lease_seconds)
+        self.owner = lease_owner()
+
+    async def claim(self, job_id: str | None = None) -> Job | None:
+        """Take the oldest due job, or exactly `job_id`: None when it is not queued and due
+        (already running under another lease, finished, or waiting out its backoff)."""
+        async with transaction(self.resources.write_sessionmaker) as session:
+            return await JobRepository(session).claim(self.owner, self.lease, job_types(), job_id)
+
+    async def execute(self, job: Job) -> Outcome:
+        """Run one claimed job to an outcome: succeeded, re-queued with backoff, or failed."""
+        handler = handler_for(job.type)
+        started = utcnow()
+        bound = log.bind(job_id=job.id, job_type=job.type, attempt=job.attempts, owner=self.owner)
+
+        async def progress(stage: str, fraction: float) -> None:
+            async with transaction(self.resources.write_sessionmaker) as session:
+                await JobRepository(session).heartbeat(
+                    job.id, self.owner, self.lease, stage=stage, progress=round(fraction, 4)
+                )
+            await self._announce(job, "running", stage, fraction)
+
+        keepalive = asyncio.create_task(self._keep_lease(job.id))
+        try:
+            result = await handler.run(JobContext(job, self.resources, progress))
+        except PermanentJobError as exc:
+            await self._fail(job, str(exc), exc.code)
+            bound.info("job.failed", code=exc.code, error=str(exc))
+            return Outcome(FAILED)
+        except asyncio.CancelledError:
+            raise  # shutting down: the lease expires and the reaper re-queues the job
+        except Exception as exc:
+            return await self._retry_or_fail(job, exc)
+        finally:
+            keepalive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keepalive
+        async with transaction(self.resources.write_sessionmaker) as session:
+            await JobRepository(session).finish(
+                job.id,
+                self.owner,
+                status=SUCCEEDED,
+                progress=1.0,
+                stage="done",
+                result=result,
+                finished_at=utcnow(),
+            )
+        bound.info("job.succeeded", seconds=(utcnow() - started).total_seconds())
+        await self._announce(job, SUCCEEDED, "done", 1.0)
+        return Outcome(SUCCEEDED)
+
+    async def _announce(self, job: Job, status: str, stage: str | None, fraction: float) -> None:
+        data = {
+            "job_id": job.id,
+            "type": job.type,
+            "document_id": job.document_id,
+            "status": status,
+            "stage": stage,
+            "progress": round(fraction, 4),
+        }
+        await self.resources.events.publish(
+            Event("job.progress", job.organization_id, job.matter_id, data)
+        )
+
+    async def _keep_lease(self, job_id: str) -> None:
+        interval = max(self.lease.total_seconds() / 3, 0.5)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                async with transaction(self.resources.write_sessionmaker) as session:
+                    await JobRepository(session).heartbeat(job_id, self.owner, self.lease)
+            except DATABASE_ERRORS:  # a missed heartbeat is survivable; the lease has slack
+                log.warning("job.heartbeat_failed", job_id=job_id)
+
+    async def _retry_or_fail(self, job: Job, exc: Exception) -> Outcome:
+        settings = self.resources.settings
+        message = f"{type(exc).__name__}: {exc}"[:2000]
+        if job.attempts >= job.max_attempts:
+            await self._fail(job, message, "retries_exhausted")
+            log.error("job.failed", job_id=job.id, error=message, attempts=job.attempts)
+            return Outcome(FAILED)
+        delay = backoff_seconds(job.attempts, settings.job_retry_base_seconds)
+        async with transaction(self.resources.write_sessionmaker) as session:
+            await JobRepository(session).finish(
+                job.id,
+                self.owner,
+                status=QUEUED,
+                error=message,
+                error_code="retrying",
+                run_after=utcnow() + timedelta(seconds=delay),
+            )
+        log.warning("job.retrying", job_id=job.id, error=message, delay=round(delay, 2))
+        await self._announce(job, QUEUED, "retrying", 0.0)
+        return Outcome(QUEUED, retry_in=delay)
+
+    async def _fail(self, job: Job, message: str, code: str) -> None:
+        event = None
+        async with transaction(self.resources.write_sessionmaker) as session:
+            if await JobRepository(session).finish(
+                job.id,
+                self.owner,
+                status=FAILED,
+                error=message,
+                error_code=code,
+                finished_at=utcnow(),
+            ):
+                event = await handler_for(job.type).on_failed(session, job, message, code)
+        if event is not None:
+            await self.resources.events.publish(event)
+        await self._announce(job, FAILED, job.stage, job.progress)
+
+
+async def reap_expired(resources: Resources) -> int:
+    """Return jobs with expired leases to the queue (or fail them when out of attempts)."""
+    now = utcnow()
+    settings = resources.settings
+    reaped = 0
+    events: list[Event] = []
+    async with transaction(resources.write_sessionmaker) as session:
+        repository = JobRepository(session)
+        for job in await repository.expired(now):
+            if job.attempts >= job.max_attempts:
+                message = "The worker processing this job stopped responding; retries exhausted"
+                if await repository.fail_expired(job.id, now, message):
+                    handler = handler_for(job.type)
+                    event = await handler.on_failed(session, job, message, "worker_lost")
+                    if event is not None:
+                        events.append(event)
+            else:
+                delay = backoff_seconds(job.attempts, settings.job_retry_base_seconds)
+                await repository.requeue_expired(job.id, now, now + timedelta(seconds=delay))
+            reaped += 1
+    for event in events:
+        await resources.events.publish(event)
+    if reaped:
+        log.warning("jobs.reaped", count=reaped)
+    return reaped

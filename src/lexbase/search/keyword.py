@@ -1,0 +1,64 @@
+"""Keyword candidates from the database's full-text index: FTS5 bm25 on SQLite, ts_rank_cd
+over the tsvector on PostgreSQL. Filters and scope are part of the one statement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Float, Select, column, func, literal_column, select, table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lexbase.documents.models import Chunk, Document
+from lexbase.search.query import ParsedQuery, fts5_match, tsquery
+
+Ranked = list[tuple[int, float]]  # (chunk pk, score: higher is better), best first
+
+
+async def keyword_candidates(
+    session: AsyncSession,
+    query: ParsedQuery,
+    scope: ColumnElement[bool],
+    documents: ColumnElement[bool],
+    depth: int,
+) -> Ranked:
+    postgres = session.get_bind().dialect.name == "postgresql"
+    statement = _postgres(query) if postgres else _sqlite(query)
+    if statement is None:
+        return []
+    statement = statement.where(scope, documents).limit(depth)
+    rows = await session.execute(statement)
+    return [(int(pk), float(value)) for pk, value in rows]
+
+
+def _sqlite(query: ParsedQuery) -> Select[int, float] | None:
+    match = fts5_match(query)
+    if match is None:
+        return None
+    fts = table("chunks_fts", column("rowid"))
+    rowid = fts.c.rowid
+    # bm25() is lower for better matches; negate so every retriever ranks "higher is better".
+    score = (-func.bm25(literal_column("chunks_fts"))).cast(Float).label("score")
+    return (
+        select(Chunk.pk, score)
+        .select_from(fts)
+        .join(Chunk, Chunk.pk == rowid)
+        .join(Document, Document.id == Chunk.document_id)
+        .where(literal_column("chunks_fts").op("MATCH")(match))
+        .order_by(score.desc(), Chunk.pk)
+    )
+
+
+def _postgres(query: ParsedQuery) -> Select[int, float] | None:
+    ts = tsquery(query)
+    if ts is None:
+        return None
+    tsv: ColumnElement[Any] = literal_column("chunks.tsv")
+    # Cover density with length normalization (32: rank / (rank + 1)) rewards chunks where
+    # the words occur close together, not just often.
+    score = func.ts_rank_cd(tsv, ts, 32).cast(Float).label("score")
+    return (
+        select(Chunk.pk, score)
+        .join(Document, Document.id == Chunk.document_id)
+        .where(tsv.op("@@")(ts))
+        .order_by(score.desc(), Chunk.pk)
+    )

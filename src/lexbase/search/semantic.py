@@ -1,0 +1,246 @@
+"""Vector candidates.
+
+PostgreSQL: pgvector's HNSW index (an expression index per embedding model, casting the
+open-dimension column to the model's dimension) with iterative scans, so filters and scope
+in the WHERE clause do not starve the result.
+
+SQLite: an exact search over each organization's vectors held in memory (numpy), refreshed
+from the database when its chunks change. Scope and filters are applied as masks computed
+from SQL at query time (walls and filters are never cached), and the rows returned are
+checked against the scope again when they are fetched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from numpy.typing import NDArray
+from pgvector.sqlalchemy import VECTOR
+from sqlalchemy import ColumnElement, Float, bindparam, cast, func, literal, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from lexbase.core.principal import Principal
+from lexbase.core.scope import visible_matter_ids
+from lexbase.documents.models import Chunk, Document
+from lexbase.matters.models import Matter
+from lexbase.search.filters import document_clause, has_document_filters
+from lexbase.search.keyword import Ranked
+from lexbase.search.schemas import SearchFilters
+
+# HNSW candidate list: at least the number of rows asked for, and enough for good recall.
+EF_SEARCH = 200
+VECTOR_INDEX_PREFIX = "ix_chunks_embedding_"
+
+
+def vector_index_name(model: str, dimensions: int) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "_", model.lower()).strip("_")
+    return f"{VECTOR_INDEX_PREFIX}{slug}_{dimensions}"[:63]
+
+
+async def ensure_vector_index(engine: AsyncEngine, model: str, dimensions: int) -> None:
+    """Create the HNSW index for this model's vectors on PostgreSQL (no-op elsewhere)."""
+    if engine.dialect.name != "postgresql":
+        return
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", model):
+        raise ValueError(f"unexpected embedding model name {model!r}")
+    name = vector_index_name(model, dimensions)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                f"CREATE INDEX IF NOT EXISTS {name} ON chunks USING hnsw "
+                f"((embedding::vector({dimensions})) vector_cosine_ops) "
+                f"WHERE embedding_model = '{model}'"
+            )
+        )
+
+
+async def postgres_candidates(
+    session: AsyncSession,
+    vector: NDArray[np.float32],
+    model: str,
+    scope: ColumnElement[bool],
+    documents: ColumnElement[bool],
+    depth: int,
+) -> Ranked:
+    dimensions = int(vector.shape[0])
+    column = cast(Chunk.embedding, VECTOR(dimensions))
+    distance = column.op("<=>", return_type=Float)(
+        bindparam("query_vector", vector, type_=VECTOR(dimensions))
+    )
+    await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+    await session.execute(text(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, depth)}"))
+    statement = (
+        select(Chunk.pk, distance.label("distance"))
+        .join(Document, Document.id == Chunk.document_id)
+        # A literal, so the planner can match the partial index's predicate.
+        .where(Chunk.embedding_model == literal(model, literal_execute=True), scope, documents)
+        .order_by(distance)
+        .limit(depth)
+    )
+    rows = (await session.execute(statement)).all()
+    ranked = [(int(pk), 1.0 - float(d)) for pk, d in rows]
+    # relaxed_order may return neighbours slightly out of order.
+    ranked.sort(key=lambda item: item[1], reverse=True)
+    return ranked
+
+
+@dataclass
+class _Shard:
+    """One organization's vectors of one model."""
+
+    pks: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    documents: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
+    matters: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
+    matrix: NDArray[np.float32] | None = None
+    document_codes: dict[str, int] = field(default_factory=dict)
+    matter_codes: dict[str | None, int] = field(default_factory=lambda: {None: -1})
+    signature: tuple[object, ...] = ()
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def code(self, table: dict[str, int], value: str) -> int:
+        return table.setdefault(value, len(table))
+
+
+class MemoryVectorIndex:
+    """Exact cosine search over in-memory copies of the organizations' vectors (SQLite)."""
+
+    def __init__(self) -> None:
+        self._shards: dict[tuple[str, str], _Shard] = {}
+
+    async def candidates(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        vector: NDArray[np.float32],
+        model: str,
+        filters: SearchFilters,
+        depth: int,
+    ) -> Ranked:
+        shard = self._shards.setdefault((principal.organization_id, model), _Shard())
+        connection = await session.connection()
+        async with shard.lock:
+            await _refresh(connection, shard, principal.organization_id, model)
+            mask = await _mask(connection, shard, principal, filters)
+            matrix, pks = shard.matrix, shard.pks
+        if matrix is None or len(pks) == 0:
+            return []
+        if mask is not None:
+            matrix, pks = matrix[mask], pks[mask]
+            if len(pks) == 0:
+                return []
+        if matrix.shape[1] != vector.shape[0]:
+            return []
+        scores = await asyncio.to_thread(np.dot, matrix, vector)
+        if len(scores) > depth:
+            top = np.argpartition(-scores, depth - 1)[:depth]
+        else:
+            top = np.arange(len(scores))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(pks[i]), float(scores[i])) for i in top]
+
+
+async def _signature(
+    connection: AsyncConnection, organization_id: str, model: str
+) -> tuple[object, ...]:
+    chunks = (
+        await connection.execute(
+            select(func.count(), func.max(Chunk.pk)).where(
+                Chunk.organization_id == organization_id,
+                Chunk.embedding_model == model,
+                Chunk.embedding.is_not(None),
+            )
+        )
+    ).one()
+    documents = (
+        await connection.execute(
+            select(func.count(), func.max(Document.updated_at)).where(
+                Document.organization_id == organization_id
+            )
+        )
+    ).one()
+    updated = documents[1].isoformat() if isinstance(documents[1], datetime) else documents[1]
+    return (int(chunks[0]), chunks[1], int(documents[0]), updated)
+
+
+async def _refresh(
+    connection: AsyncConnection, shard: _Shard, organization_id: str, model: str
+) -> None:
+    signature = await _signature(connection, organization_id, model)
+    if signature == shard.signature:
+        return
+    # Any change (new, deleted, re-indexed or moved documents) reloads the organization's
+    # rows; reading them is a sequential scan of one column set, and it happens once per
+    # change, not per query.
+    rows = (
+        await connection.execute(
+            select(Chunk.pk, Chunk.document_id, Chunk.matter_id, Chunk.embedding)
+            .where(
+                Chunk.organization_id == organization_id,
+                Chunk.embedding_model == model,
+                Chunk.embedding.is_not(None),
+            )
+            .order_by(Chunk.pk)
+        )
+    ).all()
+    fresh = _Shard(lock=shard.lock)
+    if rows:
+        fresh.pks = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        fresh.documents = np.fromiter(
+            (fresh.code(fresh.document_codes, r[1]) for r in rows), np.int32, len(rows)
+        )
+        fresh.matters = np.fromiter(
+            (-1 if r[2] is None else fresh.code(fresh.matter_codes, r[2]) for r in rows),  # type: ignore[arg-type]
+            np.int32,
+            len(rows),
+        )
+        fresh.matrix = np.vstack([r[3] for r in rows if r[3] is not None]).astype(
+            np.float32, copy=False
+        )
+    shard.pks, shard.documents, shard.matters, shard.matrix = (
+        fresh.pks,
+        fresh.documents,
+        fresh.matters,
+        fresh.matrix,
+    )
+    shard.document_codes, shard.matter_codes = fresh.document_codes, fresh.matter_codes
+    shard.signature = signature
+
+
+async def _mask(
+    connection: AsyncConnection, shard: _Shard, principal: Principal, filters: SearchFilters
+) -> NDArray[np.bool_] | None:
+    """Rows the caller may see under these filters, or None for all of them."""
+    mask: NDArray[np.bool_] | None = None
+
+    def narrow(condition: NDArray[np.bool_]) -> None:
+        nonlocal mask
+        mask = condition if mask is None else mask & condition
+
+    if not principal.is_admin:
+        hidden = await connection.scalars(
+            select(Matter.id).where(
+                Matter.organization_id == principal.organization_id,
+                Matter.id.not_in(visible_matter_ids(principal)),
+            )
+        )
+        codes = [shard.matter_codes[m] for m in hidden if m in shard.matter_codes]
+        if codes:
+            narrow(~np.isin(shard.matters, codes))
+    if filters.matter_id is not None:
+        narrow(shard.matters == shard.matter_codes.get(filters.matter_id, -2))
+    if filters.document_ids is not None:
+        codes = [shard.document_codes[d] for d in filters.document_ids if d in shard.document_codes]
+        narrow(np.isin(shard.documents, codes))
+    if has_document_filters(filters):
+        allowed = await connection.scalars(
+            select(Document.id).where(
+                Document.organization_id == principal.organization_id, document_clause(filters)
+            )
+        )
+        codes = [shard.document_codes[d] for d in allowed if d in shard.document_codes]
+        narrow(np.isin(shard.documents, codes))
+    return mask

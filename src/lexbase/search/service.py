@@ -1,0 +1,229 @@
+"""Hybrid search: keyword, vector and citation candidates fused by weighted reciprocal rank.
+
+Every candidate query carries the caller's tenant and wall scope and the request's filters;
+the page of results is fetched with the scope applied once more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lexbase.core.config import Settings
+from lexbase.core.principal import Principal
+from lexbase.documents.models import Chunk, Document, DocumentCitation
+from lexbase.providers.embedders import embedder_spec, get_embedder
+from lexbase.search.filters import chunk_clause, document_clause
+from lexbase.search.highlight import highlight
+from lexbase.search.keyword import Ranked, keyword_candidates
+from lexbase.search.query import CitationQuery, ParsedQuery, citation_clause, parse_query
+from lexbase.search.schemas import SearchRequest, SearchResponse, SearchResult
+from lexbase.search.semantic import MemoryVectorIndex, postgres_candidates
+
+MIN_DEPTH = 50
+MAX_DEPTH = 300
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    keyword: float
+    semantic: float
+    citation: float
+    k: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FusionWeights:
+        return cls(
+            settings.search_keyword_weight,
+            settings.search_semantic_weight,
+            settings.search_citation_weight,
+            settings.search_rrf_k,
+        )
+
+
+def fuse(lists: Sequence[tuple[float, Ranked]], k: int) -> Ranked:
+    """Weighted reciprocal rank fusion: sum of weight / (k + rank) over the lists."""
+    scores: dict[int, float] = {}
+    for weight, ranked in lists:
+        if weight <= 0:
+            continue
+        for rank, (pk, _) in enumerate(ranked, start=1):
+            scores[pk] = scores.get(pk, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+class SearchService:
+    def __init__(
+        self, session: AsyncSession, settings: Settings, vectors: MemoryVectorIndex
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.vectors = vectors
+        self.weights = FusionWeights.from_settings(settings)
+
+    async def search(self, principal: Principal, request: SearchRequest) -> SearchResponse:
+        started = time.perf_counter()
+        query = parse_query(request.query)
+        ranked = await self.ranked(principal, request, query)
+        page = ranked[request.offset : request.offset + request.limit]
+        results = await self._results(principal, request, query, page)
+        facets = await self._facets(ranked) if request.facets else None
+        return SearchResponse(
+            results=results,
+            total=len(ranked),
+            facets=facets,
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+            mode=request.mode,
+            citations=[c.normalized for c in query.citations],
+        )
+
+    async def ranked(
+        self, principal: Principal, request: SearchRequest, query: ParsedQuery
+    ) -> Ranked:
+        """Every candidate chunk in fused order (the match set, at most MAX_DEPTH deep)."""
+        depth = min(MAX_DEPTH, max(MIN_DEPTH, 3 * (request.offset + request.limit)))
+        scope = chunk_clause(principal, request.filters)
+        documents = document_clause(request.filters)
+        lists: list[tuple[float, Ranked]] = []
+        if request.mode in ("keyword", "hybrid"):
+            keyword = await keyword_candidates(self.session, query, scope, documents, depth)
+            lists.append((self.weights.keyword, keyword))
+        if request.mode in ("semantic", "hybrid"):
+            lists.append(
+                (self.weights.semantic, await self._semantic(principal, request, query, depth))
+            )
+        if query.citations and request.mode != "semantic":
+            cited = await self._citing_chunks(query.citations, scope, documents, depth)
+            lists.append((self.weights.citation, cited))
+        if len(lists) == 1:
+            return lists[0][1]  # one retriever: keep its own scores
+        return fuse(lists, self.weights.k)
+
+    async def _semantic(
+        self, principal: Principal, request: SearchRequest, query: ParsedQuery, depth: int
+    ) -> Ranked:
+        embedder = await asyncio.to_thread(get_embedder, embedder_spec(self.settings))
+        vector = await asyncio.to_thread(embedder.embed_query, query.text)
+        if self.session.get_bind().dialect.name == "postgresql":
+            return await postgres_candidates(
+                self.session,
+                vector,
+                embedder.name,
+                chunk_clause(principal, request.filters),
+                document_clause(request.filters),
+                depth,
+            )
+        return await self.vectors.candidates(
+            self.session, principal, vector, embedder.name, request.filters, depth
+        )
+
+    async def _citing_chunks(
+        self, citations: Sequence[CitationQuery], scope: object, documents: object, depth: int
+    ) -> Ranked:
+        """Chunks containing one of the cited authorities, most citations first."""
+        hits = func.count(DocumentCitation.id).label("hits")
+        statement = (
+            select(Chunk.pk, hits)
+            .join(Document, Document.id == Chunk.document_id)
+            .join(
+                DocumentCitation,
+                and_(
+                    DocumentCitation.document_id == Chunk.document_id,
+                    DocumentCitation.start < Chunk.end,
+                    DocumentCitation.end > Chunk.start,
+                ),
+            )
+            .where(
+                DocumentCitation.organization_id == Chunk.organization_id,
+                citation_clause(tuple(citations), [c.normalized for c in citations]),
+                scope,  # type: ignore[arg-type]
+                documents,  # type: ignore[arg-type]
+            )
+            .group_by(Chunk.pk)
+            .order_by(hits.desc(), Chunk.pk)
+            .limit(depth)
+        )
+        rows = await self.session.execute(statement)
+        return [(int(pk), float(count)) for pk, count in rows]
+
+    async def _results(
+        self,
+        principal: Principal,
+        request: SearchRequest,
+        query: ParsedQuery,
+        page: Ranked,
+    ) -> list[SearchResult]:
+        if not page:
+            return []
+        statement = (
+            select(Chunk, Document)
+            .join(Document, Document.id == Chunk.document_id)
+            .where(
+                Chunk.pk.in_([pk for pk, _ in page]),
+                chunk_clause(principal, request.filters),
+                document_clause(request.filters),
+            )
+        )
+        rows = {
+            chunk.pk: (chunk, document) for chunk, document in await self.session.execute(statement)
+        }
+        words, phrases = query.highlight_words(), query.phrases
+        results = []
+        for pk, score in page:
+            if pk not in rows:
+                continue  # changed scope since the candidates were read: never shown
+            chunk, document = rows[pk]
+            results.append(
+                SearchResult(
+                    document_id=document.id,
+                    chunk_id=chunk.id,
+                    title=document.title,
+                    score=round(score, 6),
+                    text=chunk.text,
+                    highlights=highlight(chunk.text, words, phrases) if request.highlight else [],
+                    page=chunk.page,
+                    start=chunk.start,
+                    end=chunk.end,
+                    section=chunk.section,
+                    metadata={
+                        "document_type": document.document_type,
+                        "court": document.court,
+                        "jurisdiction": document.jurisdiction,
+                        "date": document.document_date.isoformat()
+                        if document.document_date
+                        else None,
+                        "matter_id": document.matter_id,
+                        "tags": document.tags,
+                        "filename": document.filename,
+                    },
+                )
+            )
+        return results
+
+    async def _facets(self, ranked: Ranked) -> dict[str, dict[str, int]]:
+        """Counts of distinct documents in the match set by type, court and year."""
+        facets: dict[str, dict[str, int]] = {"document_type": {}, "court": {}, "year": {}}
+        if not ranked:
+            return facets
+        pks = [pk for pk, _ in ranked]
+        statement = (
+            select(Document.id, Document.document_type, Document.court, Document.document_date)
+            .join(Chunk, Chunk.document_id == Document.id)
+            .where(Chunk.pk.in_(pks))
+            .distinct()
+        )
+        rows = (await self.session.execute(statement)).all()
+        counters: dict[str, Counter[str]] = {name: Counter() for name in facets}
+        for _, document_type, court, document_date in rows:
+            counters["document_type"][document_type or "unknown"] += 1
+            if court:
+                counters["court"][court] += 1
+            if document_date:
+                counters["year"][str(document_date.year)] += 1
+        return {name: dict(counter.most_common()) for name, counter in counters.items()}
