@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import structlog
 import typer
@@ -260,6 +261,83 @@ def ingest(
         typer.echo(line)
     typer.echo(f"lexbase: ingest finished in {summary.seconds:.1f}s", err=True)
     raise typer.Exit(code=summary.exit_code)
+
+
+@app.command("eval")
+def evaluate(
+    queries: Annotated[
+        Path, typer.Argument(help="Queries JSON ({tests: [{query, snippets}]})", exists=True)
+    ],
+    corpus_dir: Annotated[
+        Path, typer.Option("--corpus-dir", help="Folder the queries' file paths are under")
+    ],
+    corpus: Annotated[
+        Path | None,
+        typer.Option("--corpus", help="JSON list of the files forming the haystack (default: all)"),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Keep the eval database here (re-runs skip ingest); default: temp"),
+    ] = None,
+    mode: Annotated[str, typer.Option(help="hybrid | keyword | semantic")] = "hybrid",
+    depth: Annotated[int, typer.Option(min=1, max=100, help="Chunks retrieved per query")] = 64,
+    results: Annotated[
+        Path | None, typer.Option(help="Write the RESULTS.json for score.py here")
+    ] = None,
+    scorer: Annotated[
+        Path | None, typer.Option(help="score.py to run on the results (prints P@k, R@k)")
+    ] = None,
+) -> None:
+    """Ingest a retrieval corpus, run every query through search, write and score results."""
+    import asyncio
+    import subprocess
+    import tempfile
+
+    from lexbase.ingest.bulk import reporter_for
+    from lexbase.search.evaluation import corpus_files, load_queries, run_eval
+    from lexbase.search.schemas import Mode
+
+    if mode not in ("hybrid", "keyword", "semantic"):
+        typer.echo(f"lexbase: unknown mode {mode!r}", err=True)
+        raise typer.Exit(code=2)
+    tests = load_queries(queries)
+    with tempfile.TemporaryDirectory(prefix="lexbase-eval-") as scratch:
+        base = data_dir or Path(scratch)
+        base.mkdir(parents=True, exist_ok=True)
+        database = f"sqlite+aiosqlite:///{(base / 'eval.db').resolve()}"
+        # Models derived on this machine are shared with the service, not re-made per eval.
+        models = _settings().resolved_model_dir.resolve()
+        settings = _settings(data_dir=base, database_url=database, model_dir=models)
+        files = corpus_files(corpus_dir, corpus)
+        run = asyncio.run(
+            run_eval(
+                settings,
+                corpus_dir,
+                files,
+                tests,
+                mode=cast(Mode, mode),
+                depth=depth,
+                reporter=reporter_for(sys.stderr),
+                progress=sys.stderr,
+            )
+        )
+        out = results or Path(scratch) / "results.json"
+        out.write_text(json.dumps({"results": run.results}))
+        typer.echo(
+            f"documents {run.documents}, ingest {run.ingest_seconds:.1f}s, mode {mode}, "
+            f"{run.latency_line()}"
+        )
+        if scorer is not None:
+            completed = subprocess.run(  # noqa: S603 - the operator's own scorer script
+                [sys.executable, str(scorer), str(queries), str(out)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            typer.echo(completed.stdout.rstrip())
+            if completed.returncode != 0:
+                typer.echo(completed.stderr.rstrip(), err=True)
+                raise typer.Exit(code=1)
 
 
 def main() -> None:  # pragma: no cover - console entry point

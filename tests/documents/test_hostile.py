@@ -9,6 +9,7 @@ from tests.api.test_envelope import assert_envelope
 from tests.conftest import SettingsFactory, running
 from tests.documents.helpers import FILINGS, upload, wait_done
 from tests.factories import Tenant
+from tests.ingest import hostile
 
 ELF = b"\x7fELF\x02\x01\x01" + b"\x00" * 200
 
@@ -51,3 +52,17 @@ async def test_scanned_pdf_fails_or_indexes_but_never_hangs(
     done = await wait_done(client, headers, accepted["document"]["id"])
     assert done["status"] in ("indexed", "failed")
     assert done["metadata"].get("pages_without_text") or done["status"] == "failed"
+
+
+async def test_an_80k_page_pdf_is_refused_before_anything_is_stored(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    headers = tenant["paralegal"].headers
+    data = hostile.many_page_pdf(80_000)  # ≈ 10 MB: well under the size limit
+    response = await client.post(
+        "/api/v1/documents", headers=headers, files={"file": ("huge.pdf", data)}
+    )
+    error = assert_envelope(response, 422, "too_many_pages")
+    assert "80,000 pages" in error["message"]
+    listing = (await client.get("/api/v1/documents", headers=headers)).json()
+    assert listing["total"] == 0

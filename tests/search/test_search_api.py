@@ -251,3 +251,58 @@ async def test_quoted_phrases_are_exact(
     # The same words out of order are not the phrase.
     swapped = await search(client, headers, '"insurance liability product"', mode="keyword")
     assert swapped["results"] == []
+
+
+DISTRIBUTION = (
+    "DISTRIBUTION AGREEMENT\n\n"
+    "This Distribution Agreement is entered into by and between Contoso Pharmaceuticals Ltd. "
+    "and Fabrikam Medical Inc.\n\n"
+    "1. Appointment. Contoso appoints Fabrikam as its exclusive distributor in Canada.\n\n"
+    "2. Termination. Either party may terminate this Agreement upon ninety days prior written "
+    "notice to the other party.\n\n"
+    "3. Audit. Contoso may audit the records of Fabrikam once per calendar year.\n"
+)
+SUPPLY_TERMINATION = (
+    "SUPPLY AGREEMENT\n\n"
+    "This Supply Agreement is made between Acme Widgets, Inc. and Northwind Traders LLC.\n\n"
+    "1. Termination. Either party may terminate this Agreement upon thirty days prior written "
+    "notice to the other party.\n\n"
+    "2. Payment. The Buyer shall pay each invoice within forty-five days.\n"
+)
+
+
+async def test_a_query_naming_its_contract_is_answered_from_that_contract(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    headers = tenant["attorney"].headers
+    ids = {}
+    for key, text in (("distribution", DISTRIBUTION), ("supply", SUPPLY_TERMINATION)):
+        accepted = await upload(client, headers, text.encode(), f"{key}.txt")
+        ids[key] = accepted["document"]["id"]
+    for document_id in ids.values():
+        await wait_done(client, headers, document_id)
+
+    question = "what notice is needed to terminate the agreement?"
+    for who, expected, days in (
+        ("Contoso Pharmaceuticals and Fabrikam Medical", "distribution", "ninety"),
+        ("Acme Widgets and Northwind Traders", "supply", "thirty"),
+    ):
+        query = f"Consider the agreement between {who}; {question}"
+        for mode in ("hybrid", "keyword", "semantic"):
+            body = await search(client, headers, query, mode=mode)
+            assert body["focus"] is not None, body
+            assert body["focus"]["document_ids"] == [ids[expected]]
+            assert body["focus"]["question"] == question
+            first = body["results"][0]
+            assert first["document_id"] == ids[expected]
+            assert days in first["text"]
+            assert {r["document_id"] for r in body["results"]} == {ids[expected]}
+
+    # Without a reference clause both contracts answer, and nothing is focused.
+    unfocused = await search(client, headers, question)
+    assert unfocused["focus"] is None
+    assert {r["document_id"] for r in unfocused["results"]} == set(ids.values())
+    # A reference that names no document is not a focus either.
+    vague = await search(client, headers, f"Consider the lease of Wingtip Toys; {question}")
+    assert vague["focus"] is None
+    assert {r["document_id"] for r in vague["results"]} == set(ids.values())

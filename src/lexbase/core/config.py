@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     model_dir: Path | None = None
 
     # Hybrid search: weighted reciprocal rank fusion, weight / (rrf_k + rank) per list.
-    search_keyword_weight: float = Field(default=1.0, ge=0, le=100)
+    search_keyword_weight: float = Field(default=2.0, ge=0, le=100)
     search_semantic_weight: float = Field(default=1.0, ge=0, le=100)
     search_citation_weight: float = Field(default=2.0, ge=0, le=100)
     search_rrf_k: int = Field(default=60, ge=1, le=1000)

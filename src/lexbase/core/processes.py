@@ -11,6 +11,8 @@ import asyncio
 import multiprocessing
 import os
 import resource
+import signal
+import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -24,13 +26,29 @@ from lexbase.core.netguard import deny_network
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class WorkerLost(RuntimeError):
     """The worker process died or overran its time; the work may be retried."""
 
 
-def _init_worker(memory_bytes: int) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this worker when the process that made it dies (SIGKILL included):
+    a worker must never outlive its pool, holding memory and a half-finished job."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+    import ctypes.util
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _init_worker(memory_bytes: int, parent: int) -> None:
+    _die_with_parent(parent)
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     # Model runtimes must not phone home from a law firm's server.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -52,7 +70,7 @@ class ProcessPool:
                 max_workers=self.processes,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(self.memory_bytes,),
+                initargs=(self.memory_bytes, os.getpid()),
             )
         return self._executor
 

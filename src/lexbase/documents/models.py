@@ -62,6 +62,7 @@ class Document(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "sha256", name="uq_documents_org_sha256"),
         Index("ix_documents_org_status", "organization_id", "status"),
+        Index("ix_documents_org_updated_at", "organization_id", "updated_at"),
     )
 
 
@@ -105,7 +106,26 @@ class Chunk(Base):
 
     __table_args__ = (
         UniqueConstraint("document_id", "ordinal", name="uq_chunks_document_ordinal"),
+        # Covers the in-memory vector index's "has anything changed?" check (count, max pk).
+        Index("ix_chunks_org_embedding_model", "organization_id", "embedding_model"),
     )
+
+
+class DocumentProfile(Base):
+    """What a query names a document by — its title, parties and opening text — indexed for
+    full-text search so search can tell which document a query is about."""
+
+    __tablename__ = "document_profiles"
+
+    pk: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), unique=True
+    )
+    organization_id: Mapped[str] = mapped_column(String(36), index=True)
+    matter_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    text: Mapped[str] = mapped_column(Text)
 
 
 class DocumentCitation(IdMixin, Base):

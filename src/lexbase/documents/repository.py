@@ -9,7 +9,14 @@ from sqlalchemy import Select, Text, cast, delete, func, select, update
 from lexbase.core.principal import Principal
 from lexbase.core.repository import Repository
 from lexbase.core.scope import ScopedRepository
-from lexbase.documents.models import Chunk, Document, DocumentCitation, DocumentText
+from lexbase.documents.models import (
+    Chunk,
+    Document,
+    DocumentCitation,
+    DocumentProfile,
+    DocumentText,
+)
+from lexbase.documents.profile import replace_title
 
 
 class DocumentRepository(ScopedRepository[Document]):
@@ -51,6 +58,13 @@ class DocumentRepository(ScopedRepository[Document]):
             )
         return statement
 
+    async def retitle_profile(self, document_id: str, old_title: str, new_title: str) -> None:
+        profile = await self.session.scalar(
+            select(DocumentProfile).where(DocumentProfile.document_id == document_id)
+        )
+        if profile is not None:
+            profile.text = replace_title(profile.text, old_title, new_title)
+
     async def blob_in_use(self, blob_key: str) -> bool:
         statement = select(func.count()).where(Document.blob_key == blob_key)
         return int((await self.session.execute(statement)).scalar_one()) > 0
@@ -60,7 +74,7 @@ class DocumentRepository(ScopedRepository[Document]):
         return int((await self.session.execute(statement)).scalar_one())
 
     async def move_to_matter(self, document_id: str, matter_id: str | None) -> None:
-        for model in (Chunk, DocumentCitation):
+        for model in (Chunk, DocumentCitation, DocumentProfile):
             await self.session.execute(
                 update(model).where(model.document_id == document_id).values(matter_id=matter_id)
             )
@@ -80,10 +94,12 @@ class DocumentContentRepository(Repository[Chunk]):
         text: DocumentText,
         chunks: Sequence[Chunk],
         citations: Sequence[DocumentCitation],
+        profile: DocumentProfile,
     ) -> None:
-        for model in (Chunk, DocumentCitation, DocumentText):
+        for model in (Chunk, DocumentCitation, DocumentText, DocumentProfile):
             await self.session.execute(delete(model).where(model.document_id == document_id))
         self.session.add(text)
+        self.session.add(profile)
         self.session.add_all(chunks)
         self.session.add_all(citations)
         await self.session.flush()

@@ -214,6 +214,8 @@ class DocumentService:
         if "tags" in changes and changes["tags"] is not None:
             changes["tags"] = _clean_tags(changes["tags"])
         changes = {k: v for k, v in changes.items() if v is not None or k == "matter_id"}
+        if "title" in changes and changes["title"] != document.title:
+            await self.documents.retitle_profile(document.id, document.title, changes["title"])
         await self.documents.update(document, changes)
         await record(
             self.session,

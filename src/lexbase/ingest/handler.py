@@ -16,7 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.core.db import transaction, utcnow
 from lexbase.core.events import Event
-from lexbase.documents.models import Chunk, Document, DocumentCitation, DocumentText
+from lexbase.documents.models import (
+    Chunk,
+    Document,
+    DocumentCitation,
+    DocumentProfile,
+    DocumentText,
+)
+from lexbase.documents.profile import profile_text
 from lexbase.documents.repository import DocumentContentRepository
 from lexbase.documents.service import INGEST_JOB, limits_for, status_event
 from lexbase.ingest.errors import FileRejected, UnsupportedFileType
@@ -124,7 +131,14 @@ class IngestDocument:
                 text=extracted.text,
                 pages=[asdict(p) for p in extracted.pages],
             )
-            await DocumentContentRepository(session).replace(document_id, text, chunks, citations)
+            profile = DocumentProfile(
+                document_id=document_id,
+                text=profile_text(document.title, metadata.parties, extracted.text),
+                **scope,
+            )
+            await DocumentContentRepository(session).replace(
+                document_id, text, chunks, citations, profile
+            )
             document.status = "indexed"
             document.page_count = len(extracted.pages)
             document.document_type = document.document_type or metadata.document_type

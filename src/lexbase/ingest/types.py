@@ -9,7 +9,7 @@ FileKind = Literal["pdf", "docx", "doc", "html", "text", "rtf"]
 DocumentType = Literal["opinion", "brief", "motion", "contract", "statute", "other"]
 PAGE_SEPARATOR = "\f"
 # Bumped whenever a stage's output changes, so jobs record which pipeline produced a document.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 
 
 @dataclass(frozen=True)

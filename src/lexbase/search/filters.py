@@ -6,18 +6,20 @@ from sqlalchemy import ColumnElement, Text, and_, cast, func, true
 
 from lexbase.core.principal import Principal
 from lexbase.core.scope import scope_clause
-from lexbase.documents.models import Chunk, Document
+from lexbase.documents.models import Chunk, Document, DocumentProfile
 from lexbase.search.schemas import SearchFilters
 
 
-def chunk_clause(principal: Principal, filters: SearchFilters) -> ColumnElement[bool]:
-    """Which chunks may be returned: the tenant and wall scope plus the chunk-level filters.
-    Statements using it join `documents` for `document_clause`."""
-    clauses = [scope_clause(Chunk, principal)]
+def chunk_clause(
+    principal: Principal, filters: SearchFilters, model: type[Chunk | DocumentProfile] = Chunk
+) -> ColumnElement[bool]:
+    """Which chunks (or document profiles) may be returned: the tenant and wall scope plus the
+    matter and document filters. Statements using it join `documents` for `document_clause`."""
+    clauses = [scope_clause(model, principal)]
     if filters.matter_id is not None:
-        clauses.append(Chunk.matter_id == filters.matter_id)
+        clauses.append(model.matter_id == filters.matter_id)
     if filters.document_ids is not None:
-        clauses.append(Chunk.document_id.in_(filters.document_ids))
+        clauses.append(model.document_id.in_(filters.document_ids))
     return and_(*clauses)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Float, Select, column, func, literal_column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lexbase.documents.models import Chunk, Document
+from lexbase.documents.models import Chunk, Document, DocumentProfile
 from lexbase.search.query import ParsedQuery, fts5_match, tsquery
 
 Ranked = list[tuple[int, float]]  # (chunk pk, score: higher is better), best first
@@ -62,3 +62,40 @@ def _postgres(query: ParsedQuery) -> Select[int, float] | None:
         .where(tsv.op("@@")(ts))
         .order_by(score.desc(), Chunk.pk)
     )
+
+
+async def profile_candidates(
+    session: AsyncSession,
+    query: ParsedQuery,
+    scope: ColumnElement[bool],
+    documents: ColumnElement[bool],
+    depth: int,
+) -> list[tuple[str, float]]:
+    """Documents whose profile (title, parties, opening text) matches, best first."""
+    if session.get_bind().dialect.name == "postgresql":
+        ts = tsquery(query)
+        if ts is None:
+            return []
+        tsv: ColumnElement[Any] = literal_column("document_profiles.tsv")
+        score = func.ts_rank_cd(tsv, ts, 32).cast(Float).label("score")
+        statement = select(DocumentProfile.document_id, score).where(tsv.op("@@")(ts))
+    else:
+        match = fts5_match(query)
+        if match is None:
+            return []
+        fts = table("document_profiles_fts", column("rowid"))
+        score = (-func.bm25(literal_column("document_profiles_fts"))).cast(Float).label("score")
+        statement = (
+            select(DocumentProfile.document_id, score)
+            .select_from(fts)
+            .join(DocumentProfile, DocumentProfile.pk == fts.c.rowid)
+            .where(literal_column("document_profiles_fts").op("MATCH")(match))
+        )
+    statement = (
+        statement.join(Document, Document.id == DocumentProfile.document_id)
+        .where(scope, documents)
+        .order_by(score.desc(), DocumentProfile.document_id)
+        .limit(depth)
+    )
+    rows = await session.execute(statement)
+    return [(str(document_id), float(value)) for document_id, value in rows]

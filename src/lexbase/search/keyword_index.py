@@ -39,10 +39,42 @@ POSTGRES_DROP = (
     "ALTER TABLE chunks DROP COLUMN IF EXISTS tsv",
 )
 
+# The same index over document profiles (title, parties, opening text: what a query names a
+# document by), for the document-focus stage of search. Revision 0007.
+PROFILE_SQLITE_CREATE = (
+    "CREATE VIRTUAL TABLE document_profiles_fts USING fts5("
+    "text, content='document_profiles', content_rowid='pk', "
+    f'tokenize="{SQLITE_TOKENIZER}")',
+    "CREATE TRIGGER document_profiles_fts_insert AFTER INSERT ON document_profiles BEGIN "
+    "INSERT INTO document_profiles_fts(rowid, text) VALUES (new.pk, new.text); END",
+    "CREATE TRIGGER document_profiles_fts_delete AFTER DELETE ON document_profiles BEGIN "
+    "INSERT INTO document_profiles_fts(document_profiles_fts, rowid, text) "
+    "VALUES ('delete', old.pk, old.text); END",
+    "CREATE TRIGGER document_profiles_fts_update AFTER UPDATE OF text ON document_profiles "
+    "BEGIN INSERT INTO document_profiles_fts(document_profiles_fts, rowid, text) "
+    "VALUES ('delete', old.pk, old.text); "
+    "INSERT INTO document_profiles_fts(rowid, text) VALUES (new.pk, new.text); END",
+)
+PROFILE_SQLITE_DROP = (
+    "DROP TRIGGER IF EXISTS document_profiles_fts_update",
+    "DROP TRIGGER IF EXISTS document_profiles_fts_delete",
+    "DROP TRIGGER IF EXISTS document_profiles_fts_insert",
+    "DROP TABLE IF EXISTS document_profiles_fts",
+)
+PROFILE_POSTGRES_CREATE = (
+    "ALTER TABLE document_profiles ADD COLUMN tsv tsvector "
+    "GENERATED ALWAYS AS (to_tsvector('english'::regconfig, text)) STORED",
+    "CREATE INDEX ix_document_profiles_tsv ON document_profiles USING gin (tsv)",
+)
+PROFILE_POSTGRES_DROP = (
+    "DROP INDEX IF EXISTS ix_document_profiles_tsv",
+    "ALTER TABLE document_profiles DROP COLUMN IF EXISTS tsv",
+)
+
 # Objects Alembic's model comparison must not mistake for drift.
-INDEX_TABLE_PREFIX = "chunks_fts"
+INDEX_TABLE_PREFIXES = ("chunks_fts", "document_profiles_fts")
 INDEX_COLUMN = "tsv"
-INDEX_NAME = "ix_chunks_tsv"
+INDEX_NAMES = ("ix_chunks_tsv", "ix_document_profiles_tsv")
 
 
 def create_statements(dialect: str) -> tuple[str, ...]:
@@ -53,14 +85,22 @@ def drop_statements(dialect: str) -> tuple[str, ...]:
     return POSTGRES_DROP if dialect == "postgresql" else SQLITE_DROP
 
 
+def profile_create_statements(dialect: str) -> tuple[str, ...]:
+    return PROFILE_POSTGRES_CREATE if dialect == "postgresql" else PROFILE_SQLITE_CREATE
+
+
+def profile_drop_statements(dialect: str) -> tuple[str, ...]:
+    return PROFILE_POSTGRES_DROP if dialect == "postgresql" else PROFILE_SQLITE_DROP
+
+
 def is_index_object(name: str | None, type_: str) -> bool:
     if name is None:
         return False
     if type_ == "table":
-        return name.startswith(INDEX_TABLE_PREFIX)
+        return name.startswith(INDEX_TABLE_PREFIXES)
     if type_ == "column":
         return name == INDEX_COLUMN
     if type_ == "index":
         # The HNSW indexes are made per embedding model at startup (search/semantic.py).
-        return name == INDEX_NAME or name.startswith("ix_chunks_embedding_")
+        return name in INDEX_NAMES or name.startswith("ix_chunks_embedding_")
     return False

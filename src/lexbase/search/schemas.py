@@ -65,6 +65,14 @@ class SearchResult(BaseModel):
     metadata: dict[str, Any]
 
 
+class SearchFocus(BaseModel):
+    """The documents the query's reference clause named; the question was searched in them."""
+
+    document_ids: list[str]
+    reference: str
+    question: str
+
+
 class SearchResponse(BaseModel):
     results: list[SearchResult]
     total: int
@@ -72,6 +80,7 @@ class SearchResponse(BaseModel):
     took_ms: float
     mode: Mode
     citations: list[str] = Field(description="Citations recognized in the query")
+    focus: SearchFocus | None = None
 
 
 class Suggestion(BaseModel):

@@ -149,9 +149,7 @@ async def _signature(
     chunks = (
         await connection.execute(
             select(func.count(), func.max(Chunk.pk)).where(
-                Chunk.organization_id == organization_id,
-                Chunk.embedding_model == model,
-                Chunk.embedding.is_not(None),
+                Chunk.organization_id == organization_id, Chunk.embedding_model == model
             )
         )
     ).one()

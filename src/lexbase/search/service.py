@@ -14,16 +14,23 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from lexbase.core.config import Settings
 from lexbase.core.principal import Principal
-from lexbase.documents.models import Chunk, Document, DocumentCitation
+from lexbase.documents.models import Chunk, Document, DocumentCitation, DocumentProfile
 from lexbase.providers.embedders import embedder_spec, get_embedder
 from lexbase.search.filters import chunk_clause, document_clause
+from lexbase.search.focus import (
+    MAX_FOCUS_DOCUMENTS,
+    QueryParts,
+    focused_documents,
+    split_reference,
+)
 from lexbase.search.highlight import highlight
-from lexbase.search.keyword import Ranked, keyword_candidates
+from lexbase.search.keyword import Ranked, keyword_candidates, profile_candidates
 from lexbase.search.query import CitationQuery, ParsedQuery, citation_clause, parse_query
-from lexbase.search.schemas import SearchRequest, SearchResponse, SearchResult
+from lexbase.search.schemas import SearchFocus, SearchRequest, SearchResponse, SearchResult
 from lexbase.search.semantic import MemoryVectorIndex, postgres_candidates
 
 MIN_DEPTH = 50
@@ -70,7 +77,15 @@ class SearchService:
     async def search(self, principal: Principal, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
         query = parse_query(request.query)
-        ranked = await self.ranked(principal, request, query)
+        focus = await self._focus(principal, request)
+        ranked: Ranked = []
+        if focus is not None:
+            focused, parts = focus
+            ranked = await self.ranked(principal, focused, parts.question)
+            request, query = focused, parts.question
+        if not ranked:
+            focus = None
+            ranked = await self.ranked(principal, request, query)
         page = ranked[request.offset : request.offset + request.limit]
         results = await self._results(principal, request, query, page)
         facets = await self._facets(ranked) if request.facets else None
@@ -80,8 +95,38 @@ class SearchService:
             facets=facets,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
             mode=request.mode,
-            citations=[c.normalized for c in query.citations],
+            citations=[c.normalized for c in parse_query(request.query).citations],
+            focus=None
+            if focus is None
+            else SearchFocus(
+                document_ids=focus[0].filters.document_ids or [],
+                reference=focus[1].reference.text,
+                question=focus[1].question.text,
+            ),
         )
+
+    async def _focus(
+        self, principal: Principal, request: SearchRequest
+    ) -> tuple[SearchRequest, QueryParts] | None:
+        """The request narrowed to the documents its reference clause names, if it has one."""
+        if request.filters.document_ids is not None:
+            return None  # the caller already chose the documents
+        parts = split_reference(request.query)
+        if parts is None:
+            return None
+        candidates = await profile_candidates(
+            self.session,
+            parts.reference,
+            chunk_clause(principal, request.filters, DocumentProfile),
+            document_clause(request.filters),
+            MAX_FOCUS_DOCUMENTS + 1,
+        )
+        documents = focused_documents(candidates)
+        if not documents:
+            return None
+        filters = request.filters.model_copy(update={"document_ids": documents})
+        focused = request.model_copy(update={"filters": filters, "query": parts.question.text})
+        return focused, parts
 
     async def ranked(
         self, principal: Principal, request: SearchRequest, query: ParsedQuery
@@ -163,6 +208,7 @@ class SearchService:
             return []
         statement = (
             select(Chunk, Document)
+            .options(defer(Chunk.embedding), defer(Document.legal_metadata))
             .join(Document, Document.id == Chunk.document_id)
             .where(
                 Chunk.pk.in_([pk for pk, _ in page]),

@@ -1,0 +1,71 @@
+"""Document profiles (title, parties, opening text) with their own full-text index, and the
+indexes that keep search's change detection cheap.
+
+Revision ID: 0007_document_profiles
+Revises: 0006_chunk_embeddings
+Create Date: 2026-11-22
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from lexbase.search.keyword_index import profile_create_statements, profile_drop_statements
+
+revision: str = "0007_document_profiles"
+down_revision: str | None = "0006_chunk_embeddings"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "document_profiles",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("document_id", sa.String(length=36), nullable=False),
+        sa.Column("organization_id", sa.String(length=36), nullable=False),
+        sa.Column("matter_id", sa.String(length=36), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["document_id"],
+            ["documents.id"],
+            name=op.f("fk_document_profiles_document_id_documents"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_document_profiles")),
+        sa.UniqueConstraint("document_id", name=op.f("uq_document_profiles_document_id")),
+    )
+    op.create_index(
+        op.f("ix_document_profiles_organization_id"), "document_profiles", ["organization_id"]
+    )
+    for statement in profile_create_statements(op.get_bind().dialect.name):
+        op.execute(statement)
+    # Documents indexed before this revision get a profile from their title and opening text
+    # (parties are added when they are next processed).
+    op.execute(
+        "INSERT INTO document_profiles (document_id, organization_id, matter_id, text) "
+        "SELECT d.id, d.organization_id, d.matter_id, "
+        "d.title || CHR_NEWLINE || substr(t.text, 1, 1500) "
+        "FROM documents d JOIN document_texts t ON t.document_id = d.id".replace(
+            "CHR_NEWLINE", "chr(10)" if op.get_bind().dialect.name == "postgresql" else "char(10)"
+        )
+    )
+    op.create_index(
+        "ix_chunks_org_embedding_model", "chunks", ["organization_id", "embedding_model"]
+    )
+    op.create_index("ix_documents_org_updated_at", "documents", ["organization_id", "updated_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_documents_org_updated_at", table_name="documents")
+    op.drop_index("ix_chunks_org_embedding_model", table_name="chunks")
+    for statement in profile_drop_statements(op.get_bind().dialect.name):
+        op.execute(statement)
+    op.drop_index(op.f("ix_document_profiles_organization_id"), table_name="document_profiles")
+    op.drop_table("document_profiles")
