@@ -8,6 +8,10 @@ import subprocess
 import sys
 import time
 
+import pytest
+
+from lexbase.core.processes import ProcessPool, WorkerLost
+
 SCRIPT = """
 import asyncio, os
 from lexbase.core.processes import ProcessPool
@@ -43,3 +47,44 @@ def test_workers_die_with_their_parent_even_on_sigkill() -> None:
     if alive(worker):
         os.kill(worker, signal.SIGKILL)
         raise AssertionError("the worker outlived its parent")
+
+
+def _allocate(megabytes: int) -> int:
+    block = bytearray(megabytes * 1024 * 1024)
+    return len(block)
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def test_a_worker_over_its_memory_cap_fails_cleanly_and_the_pool_recovers() -> None:
+    pool = ProcessPool(processes=1, memory_mb=512)
+    try:
+        with pytest.raises(WorkerLost, match="memory"):
+            await pool.run(_allocate, 2048, limit_seconds=60)
+        assert await pool.run(_allocate, 16, limit_seconds=60) == 16 * 1024 * 1024
+    finally:
+        await pool.close()
+
+
+async def test_the_largest_filing_is_processed_well_under_a_gigabyte() -> None:
+    from lexbase.ingest.limits import Limits
+    from lexbase.ingest.pipeline import run_pipeline
+    from lexbase.ingest.sniff import detect
+    from tests.documents.helpers import FILINGS
+
+    largest = max(FILINGS.rglob("*.pdf"), key=lambda p: p.stat().st_size)
+    data = largest.read_bytes()
+    pool = ProcessPool(processes=1, memory_mb=1536)
+    try:
+        output = await pool.run(
+            run_pipeline, data, detect(data, largest.name), Limits(), limit_seconds=600
+        )
+        assert output.chunks
+        peak = await pool.run(_peak_rss_mb, limit_seconds=60)
+    finally:
+        await pool.close()
+    assert peak < 1024, f"{largest.name}: worker peaked at {peak:.0f} MB"
