@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/ocr_benchmark.py --pages 4   # the first 4 only
     .venv/bin/python benchmarks/ocr_benchmark.py --no-omp-limit-sample 2
                                                              # + 2 pages without OMP_THREAD_LIMIT
+    .venv/bin/python benchmarks/ocr_benchmark.py --engine rapidocr --pages 4
+                                                             # RapidOCR, pipeline path only
 
 Two paths, one page at a time as a worker runs them:
 - pipeline: the 12 PNGs wrapped losslessly in one image-only PDF (their IDAT streams become
@@ -27,7 +29,7 @@ from pathlib import Path
 
 from lexbase.ingest.limits import Limits
 from lexbase.ingest.ocr import normalise, render_page_png
-from lexbase.providers.ocr import TesseractOcr
+from lexbase.providers.ocr import OcrEngine, RapidOcr, TesseractOcr
 from lexbase.providers.ocr.tesseract import LANGUAGE, PAGE_SEGMENTATION
 
 SCANS = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "scans"
@@ -146,11 +148,57 @@ def summary(label: str, seconds: list[float], rates: list[float]) -> None:
     )
 
 
+def pipeline(
+    engine: OcrEngine, pdf: bytes, references: list[str]
+) -> tuple[list[float], list[float], list[float]]:
+    """Render each page as run_pipeline does and recognise it: seconds and CER per page."""
+    render_s, recognise_s, rates = [], [], []
+    for number, reference in enumerate(references, start=1):
+        started = time.perf_counter()
+        image = render_page_png(pdf, number, dpi=300, limits=Limits())
+        rendered = time.perf_counter()
+        text = normalise(engine.recognize(image, timeout=TIMEOUT))
+        render_s.append(rendered - started)
+        recognise_s.append(time.perf_counter() - rendered)
+        rates.append(cer(reference, text))
+    return render_s, recognise_s, rates
+
+
+def rapidocr(count: int) -> None:
+    """The pipeline path with RapidOCR (the fallback engine); the model load is timed apart."""
+    if not RapidOcr.available():
+        raise SystemExit("rapidocr and onnxruntime are not installed (pip install -e .)")
+    started = time.perf_counter()
+    engine = RapidOcr()
+    load_s = time.perf_counter() - started
+    pages = sorted(SCANS.glob("*.png"))[:count]
+    references = [page.with_suffix(".txt").read_text() for page in pages]
+    pdf = image_pdf([page.read_bytes() for page in pages])
+    load = os.getloadavg()
+    print(
+        f"OCR benchmark: rapidocr {engine.version} (PP-OCRv6 small, 1 thread), model load "
+        f"{load_s:.2f} s, {len(pages)} pages at 300 dpi; {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs (2-core shared VM), load average {load[0]:.2f} at start"
+    )
+    render_s, recognise_s, rates = pipeline(engine, pdf, references)
+    print("per page (render s, recognise s, pipeline CER):")
+    for index, page in enumerate(pages):
+        print(f"  {page.stem}  {render_s[index]:5.2f} {recognise_s[index]:5.2f} {rates[index]:.4f}")
+    print("summary:")
+    total = [r + o for r, o in zip(render_s, recognise_s, strict=True)]
+    summary("pipeline (render + recognise)", total, rates)
+    print(f"load average at end {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=12)
     parser.add_argument("--no-omp-limit-sample", type=int, default=0, metavar="N")
+    parser.add_argument("--engine", choices=["tesseract", "rapidocr"], default="tesseract")
     args = parser.parse_args()
+    if args.engine == "rapidocr":
+        rapidocr(args.pages)
+        return
 
     if not TesseractOcr.available():
         raise SystemExit(
@@ -167,15 +215,7 @@ def main() -> None:
         f"{os.cpu_count()} CPUs (2-core shared VM), load average {load[0]:.2f} at start"
     )
 
-    render_s, recognise_s, pipeline_rates = [], [], []
-    for number, reference in enumerate(references, start=1):
-        started = time.perf_counter()
-        image = render_page_png(pdf, number, dpi=300, limits=Limits())
-        rendered = time.perf_counter()
-        text = normalise(engine.recognize(image, timeout=TIMEOUT))
-        render_s.append(rendered - started)
-        recognise_s.append(time.perf_counter() - rendered)
-        pipeline_rates.append(cer(reference, text))
+    render_s, recognise_s, pipeline_rates = pipeline(engine, pdf, references)
 
     env = {"PATH": os.environ.get("PATH", os.defpath), "OMP_THREAD_LIMIT": "1", "LC_ALL": "C"}
     cli_s, cli_rates = [], []

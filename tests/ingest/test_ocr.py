@@ -35,7 +35,13 @@ from lexbase.ingest.ocr import (
 )
 from lexbase.ingest.pipeline import PipelineOutput, merge_ocr, run_pipeline
 from lexbase.ingest.types import PAGE_SEPARATOR, Detected
-from lexbase.providers.ocr import OcrFailed, OcrTimeout, TesseractOcr, get_ocr_engine
+from lexbase.providers.ocr import (
+    OcrFailed,
+    OcrTimeout,
+    RapidOcr,
+    TesseractOcr,
+    get_ocr_engine,
+)
 from tests.ingest import hostile
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
@@ -308,6 +314,7 @@ def test_without_an_engine_pages_stay_without_text(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no tesseract on it
+    monkeypatch.setattr(RapidOcr, "available", classmethod(lambda cls: False))
     assert get_ocr_engine() is None
     output = run_pipeline((SCANS / "scanned-opinion.pdf").read_bytes(), PDF, Limits())
     assert output.extracted.pages_without_text == [1, 2, 3]

@@ -9,18 +9,24 @@ from lexbase.providers.ocr.base import (
     OcrTimeout,
     OcrUnavailable,
 )
+from lexbase.providers.ocr.rapid import RapidOcr
 from lexbase.providers.ocr.tesseract import TesseractOcr
 
 
 def get_ocr_engine() -> OcrEngine | None:
-    """Tesseract when it is installed with its language data, else None (pages stay unread)."""
-    if not TesseractOcr.available():
-        return None
-    try:
-        return TesseractOcr()
-    except OcrUnavailable:
-        # Removed or broken between the check and the start: same as never installed.
-        return None
+    """Tesseract when it is installed with its language data, else RapidOCR when its Python
+    packages are (pip-only, so a machine without apt packages still reads scans), else None
+    (pages stay unread)."""
+    engines: tuple[type[TesseractOcr] | type[RapidOcr], ...] = (TesseractOcr, RapidOcr)
+    for engine in engines:
+        if not engine.available():
+            continue
+        try:
+            return engine()
+        except OcrUnavailable:
+            # Removed or broken between the check and the start: same as never installed.
+            continue
+    return None
 
 
 __all__ = [
@@ -29,6 +35,7 @@ __all__ = [
     "OcrFailed",
     "OcrTimeout",
     "OcrUnavailable",
+    "RapidOcr",
     "TesseractOcr",
     "get_ocr_engine",
 ]

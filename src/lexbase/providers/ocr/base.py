@@ -1,6 +1,6 @@
 """The OCR engine interface: one page image in, its text out.
 
-Tesseract is the engine today; RapidOCR (models in its wheel, pip-only) is the planned second.
+Tesseract when installed; RapidOCR (models in its wheel, pip-only) when it is not.
 """
 
 from __future__ import annotations
