@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Float, Select, column, func, literal_colum
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.documents.models import Chunk, Document, DocumentProfile
+from lexbase.search.keyword_index import SCOPE_COLUMN, scope_token
 from lexbase.search.query import ParsedQuery, fts5_match, tsquery
 
 Ranked = list[tuple[int, float]]  # (chunk pk, score: higher is better), best first
@@ -17,32 +18,42 @@ Ranked = list[tuple[int, float]]  # (chunk pk, score: higher is better), best fi
 async def keyword_candidates(
     session: AsyncSession,
     query: ParsedQuery,
+    organization_id: str,
     scope: ColumnElement[bool],
-    documents: ColumnElement[bool],
+    documents: ColumnElement[bool] | None,
     depth: int,
 ) -> Ranked:
+    """`scope` decides what may be returned; `organization_id` only narrows the index scan.
+    `documents` (document-level filters) is None when there are none, which spares a join
+    per matching row."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    statement = _postgres(query) if postgres else _sqlite(query)
+    statement = _postgres(query) if postgres else _sqlite(query, organization_id)
     if statement is None:
         return []
-    statement = statement.where(scope, documents).limit(depth)
+    statement = statement.where(scope)
+    if documents is not None:
+        statement = statement.join(Document, Document.id == Chunk.document_id).where(documents)
+    statement = statement.limit(depth)
     rows = await session.execute(statement)
     return [(int(pk), float(value)) for pk, value in rows]
 
 
-def _sqlite(query: ParsedQuery) -> Select[int, float] | None:
-    match = fts5_match(query)
-    if match is None:
+def _sqlite(query: ParsedQuery, organization_id: str) -> Select[int, float] | None:
+    words = fts5_match(query)
+    if words is None:
         return None
+    # The query's words match the text column only; the organization's token, the scope
+    # column (keyword_index.py), restricts the rows FTS5 reads and scores to the tenant's.
+    match = f'({{text}} : {words}) AND ({{{SCOPE_COLUMN}}} : "{scope_token(organization_id)}")'
     fts = table("chunks_fts", column("rowid"))
     rowid = fts.c.rowid
     # bm25() is lower for better matches; negate so every retriever ranks "higher is better".
-    score = (-func.bm25(literal_column("chunks_fts"))).cast(Float).label("score")
+    # Weights: the text column counts, the scope column does not.
+    score = (-func.bm25(literal_column("chunks_fts"), 1.0, 0.0)).cast(Float).label("score")
     return (
         select(Chunk.pk, score)
         .select_from(fts)
         .join(Chunk, Chunk.pk == rowid)
-        .join(Document, Document.id == Chunk.document_id)
         .where(literal_column("chunks_fts").op("MATCH")(match))
         .order_by(score.desc(), Chunk.pk)
     )
@@ -56,12 +67,7 @@ def _postgres(query: ParsedQuery) -> Select[int, float] | None:
     # Cover density with length normalization (32: rank / (rank + 1)) rewards chunks where
     # the words occur close together, not just often.
     score = func.ts_rank_cd(tsv, ts, 32).cast(Float).label("score")
-    return (
-        select(Chunk.pk, score)
-        .join(Document, Document.id == Chunk.document_id)
-        .where(tsv.op("@@")(ts))
-        .order_by(score.desc(), Chunk.pk)
-    )
+    return select(Chunk.pk, score).where(tsv.op("@@")(ts)).order_by(score.desc(), Chunk.pk)
 
 
 async def profile_candidates(

@@ -29,6 +29,41 @@ SQLITE_DROP = (
     "DROP TABLE IF EXISTS chunks_fts",
 )
 
+# Revision 0008: the chunk index gets a second column holding one token that names the
+# chunk's organization, so a tenant's query intersects the posting lists with its own rows
+# inside FTS5 and bm25 is computed for them only (otherwise every firm's matches are scored and
+# then discarded by the scope clause). The token is an optimization, never the access check:
+# every query still applies the scope clause. bm25 gives the column weight 0.
+SCOPE_COLUMN = "scope"
+
+
+def scope_token(organization_id: str) -> str:
+    """The organization's token as a query phrase's text; the same expression as the SQL
+    below (a UUID without its dashes between letters no stemmer rule touches: "org…x")."""
+    return ("org" + organization_id.replace("-", "") + "x").replace('"', '""')
+
+
+SCOPED_SQLITE_CREATE = (
+    "CREATE VIEW chunks_fts_content AS SELECT pk, text, "
+    "'org' || replace(organization_id, '-', '') || 'x' AS scope FROM chunks",
+    "CREATE VIRTUAL TABLE chunks_fts USING fts5(text, scope, "
+    "content='chunks_fts_content', content_rowid='pk', "
+    "tokenize=\"porter unicode61 remove_diacritics 2 tokenchars '§'\")",
+    "CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN "
+    "INSERT INTO chunks_fts(rowid, text, scope) VALUES "
+    "(new.pk, new.text, 'org' || replace(new.organization_id, '-', '') || 'x'); END",
+    "CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN "
+    "INSERT INTO chunks_fts(chunks_fts, rowid, text, scope) VALUES "
+    "('delete', old.pk, old.text, 'org' || replace(old.organization_id, '-', '') || 'x'); END",
+    "CREATE TRIGGER chunks_fts_update AFTER UPDATE OF text, organization_id ON chunks BEGIN "
+    "INSERT INTO chunks_fts(chunks_fts, rowid, text, scope) VALUES "
+    "('delete', old.pk, old.text, 'org' || replace(old.organization_id, '-', '') || 'x'); "
+    "INSERT INTO chunks_fts(rowid, text, scope) VALUES "
+    "(new.pk, new.text, 'org' || replace(new.organization_id, '-', '') || 'x'); END",
+    "INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')",
+)
+SCOPED_SQLITE_DROP = (*SQLITE_DROP, "DROP VIEW IF EXISTS chunks_fts_content")
+
 POSTGRES_CREATE = (
     "ALTER TABLE chunks ADD COLUMN tsv tsvector "
     "GENERATED ALWAYS AS (to_tsvector('english'::regconfig, text)) STORED",

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
 
 from lexbase.core.config import Settings
 from lexbase.core.principal import Principal
 from lexbase.documents.models import Chunk, Document, DocumentCitation, DocumentProfile
 from lexbase.providers.embedders import embedder_spec, get_embedder
-from lexbase.search.filters import chunk_clause, document_clause
+from lexbase.search.filters import chunk_clause, document_clause, has_document_filters
 from lexbase.search.focus import (
     MAX_FOCUS_DOCUMENTS,
     QueryParts,
@@ -137,7 +136,14 @@ class SearchService:
         documents = document_clause(request.filters)
         lists: list[tuple[float, Ranked]] = []
         if request.mode in ("keyword", "hybrid"):
-            keyword = await keyword_candidates(self.session, query, scope, documents, depth)
+            keyword = await keyword_candidates(
+                self.session,
+                query,
+                principal.organization_id,
+                scope,
+                documents if has_document_filters(request.filters) else None,
+                depth,
+            )
             lists.append((self.weights.keyword, keyword))
         if request.mode in ("semantic", "hybrid"):
             lists.append(
@@ -206,9 +212,26 @@ class SearchService:
     ) -> list[SearchResult]:
         if not page:
             return []
+        # Columns, not entities: a page of results should not pay for ORM identity maps.
         statement = (
-            select(Chunk, Document)
-            .options(defer(Chunk.embedding), defer(Document.legal_metadata))
+            select(
+                Chunk.pk,
+                Chunk.id,
+                Chunk.text,
+                Chunk.page,
+                Chunk.start,
+                Chunk.end,
+                Chunk.section,
+                Document.id,
+                Document.title,
+                Document.document_type,
+                Document.court,
+                Document.jurisdiction,
+                Document.document_date,
+                Document.matter_id,
+                Document.tags,
+                Document.filename,
+            )
             .join(Document, Document.id == Chunk.document_id)
             .where(
                 Chunk.pk.in_([pk for pk, _ in page]),
@@ -216,37 +239,50 @@ class SearchService:
                 document_clause(request.filters),
             )
         )
-        rows = {
-            chunk.pk: (chunk, document) for chunk, document in await self.session.execute(statement)
-        }
+        rows = {row[0]: row for row in await self.session.execute(statement)}
         words, phrases = query.highlight_words(), query.phrases
         results = []
         for pk, score in page:
             if pk not in rows:
                 continue  # changed scope since the candidates were read: never shown
-            chunk, document = rows[pk]
+            (
+                _,
+                chunk_id,
+                text,
+                page_number,
+                start,
+                end,
+                section,
+                document_id,
+                title,
+                document_type,
+                court,
+                jurisdiction,
+                document_date,
+                matter_id,
+                tags,
+                filename,
+            ) = rows[pk]
             results.append(
                 SearchResult(
-                    document_id=document.id,
-                    chunk_id=chunk.id,
-                    title=document.title,
+                    document_id=document_id,
+                    chunk_id=chunk_id,
+                    title=title,
                     score=round(score, 6),
-                    text=chunk.text,
-                    highlights=highlight(chunk.text, words, phrases) if request.highlight else [],
-                    page=chunk.page,
-                    start=chunk.start,
-                    end=chunk.end,
-                    section=chunk.section,
+                    text=text,
+                    highlights=highlight(text, words, phrases) if request.highlight else [],
+                    page=page_number,
+                    start=start,
+                    end=end,
+                    section=section,
                     metadata={
-                        "document_type": document.document_type,
-                        "court": document.court,
-                        "jurisdiction": document.jurisdiction,
-                        "date": document.document_date.isoformat()
-                        if document.document_date
-                        else None,
-                        "matter_id": document.matter_id,
-                        "tags": document.tags,
-                        "filename": document.filename,
+                        "document_type": document_type,
+                        "court": court,
+                        "jurisdiction": jurisdiction,
+                        "date": document_date.isoformat() if document_date else None,
+                        "matter_id": matter_id,
+                        "tags": tags,
+                        "filename": filename,
                     },
                 )
             )
