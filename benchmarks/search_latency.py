@@ -1,7 +1,8 @@
 """Search latency at scale, with a tenant filter, and recall of the vector stage.
 
     .venv/bin/python benchmarks/search_latency.py --chunks 100000 [--orgs 10] [--queries 200]
-        [--database-url postgresql+asyncpg://...]   (default: SQLite in a temporary directory)
+        [--database-url postgresql+asyncpg://... | --postgres]
+        (default: SQLite in a temporary directory; --postgres starts a throwaway server)
 
 Builds a synthetic firm landscape straight into the database: `--orgs` organizations share
 `--chunks` chunks evenly (so one organization is 1/orgs of the rows — 10% by default), each
@@ -29,7 +30,7 @@ import uuid
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from lexbase.auth.models import Organization
 from lexbase.core.config import Settings
@@ -154,7 +155,13 @@ async def build(settings: Settings, total: int, orgs: int) -> list[str]:
             sys.stdout.write(f"\rloaded {done}/{total} chunks")
             sys.stdout.flush()
         print(f"\nloaded in {time.perf_counter() - started:.1f}s")
+        started = time.perf_counter()
         await ensure_vector_index(resources.engine, embedder.name, embedder.dimensions)
+        if not settings.is_sqlite:
+            async with resources.engine.connect() as connection:
+                await connection.execute(text("ANALYZE"))
+                await connection.commit()
+            print(f"HNSW index and ANALYZE in {time.perf_counter() - started:.1f}s")
     finally:
         await resources.close()
     return organization_ids
@@ -232,22 +239,39 @@ def main() -> None:
     parser.add_argument("--orgs", type=int, default=10)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="start a throwaway PostgreSQL (+pgvector) on 127.0.0.1 and measure on it",
+    )
     args = parser.parse_args()
     configure_logging("WARNING", json=True)
     with tempfile.TemporaryDirectory(prefix="lexbase-search-bench-") as scratch:
-        settings = Settings(
-            _env_file=None,
-            data_dir=Path(scratch),
-            database_url=args.database_url,
-            model_dir=Path(os.environ.get("LEXBASE_MODEL_DIR", "data/models")),
-        )
-        organizations = asyncio.run(build(settings, args.chunks, args.orgs))
-        engine = "SQLite" if settings.is_sqlite else "PostgreSQL"
-        print(
-            f"{args.chunks} chunks in {args.orgs} organizations; searching one "
-            f"({100 / args.orgs:.0f}% of the rows) on {engine}"
-        )
-        asyncio.run(measure(settings, organizations[0], args.queries))
+        database_url = args.database_url
+        server = None
+        if args.postgres:
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+            from tests.support.services import start_postgres
+
+            server = start_postgres(Path(scratch))
+            database_url = server.url
+        try:
+            settings = Settings(
+                _env_file=None,
+                data_dir=Path(scratch),
+                database_url=database_url,
+                model_dir=Path(os.environ.get("LEXBASE_MODEL_DIR", "data/models")),
+            )
+            organizations = asyncio.run(build(settings, args.chunks, args.orgs))
+            engine = "SQLite" if settings.is_sqlite else "PostgreSQL"
+            print(
+                f"{args.chunks} chunks in {args.orgs} organizations; searching one "
+                f"({100 / args.orgs:.0f}% of the rows) on {engine}"
+            )
+            asyncio.run(measure(settings, organizations[0], args.queries))
+        finally:
+            if server is not None:
+                server.stop()
 
 
 if __name__ == "__main__":

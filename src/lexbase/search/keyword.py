@@ -26,36 +26,60 @@ async def keyword_candidates(
     """`scope` decides what may be returned; `organization_id` only narrows the index scan.
     `documents` (document-level filters) is None when there are none, which spares a join
     per matching row."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    statement = _postgres(query) if postgres else _sqlite(query, organization_id)
-    if statement is None:
+
+    async def ranked(statement: Select[int, float]) -> Ranked:
+        statement = statement.where(scope)
+        if documents is not None:
+            statement = statement.join(Document, Document.id == Chunk.document_id).where(documents)
+        rows = await session.execute(statement.limit(depth))
+        return [(int(pk), float(value)) for pk, value in rows]
+
+    if session.get_bind().dialect.name == "postgresql":
+        statement = _postgres(query)
+        return [] if statement is None else await ranked(statement)
+    match = _sqlite_match(query, organization_id)
+    if match is None:
         return []
-    statement = statement.where(scope)
-    if documents is not None:
-        statement = statement.join(Document, Document.id == Chunk.document_id).where(documents)
-    statement = statement.limit(depth)
-    rows = await session.execute(statement)
-    return [(int(pk), float(value)) for pk, value in rows]
+    # First the organization's best rows straight from the index (a little deeper than asked),
+    # then the scope and filters over those alone. That is exact whenever enough of them pass;
+    # otherwise (few matches, or walls and filters hiding many) the whole match set is ranked.
+    found = await ranked(_sqlite(match, shortlist=depth * SHORTLIST_FACTOR))
+    if len(found) < depth:
+        found = await ranked(_sqlite(match, shortlist=None))
+    return found
 
 
-def _sqlite(query: ParsedQuery, organization_id: str) -> Select[int, float] | None:
+# How much deeper than the requested depth the index's own ranking is read before scoping.
+SHORTLIST_FACTOR = 2
+
+
+def _sqlite_match(query: ParsedQuery, organization_id: str) -> str | None:
     words = fts5_match(query)
     if words is None:
         return None
     # The query's words match the text column only; the organization's token, the scope
     # column (keyword_index.py), restricts the rows FTS5 reads and scores to the tenant's.
-    match = f'({{text}} : {words}) AND ({{{SCOPE_COLUMN}}} : "{scope_token(organization_id)}")'
+    return f'({{text}} : {words}) AND ({{{SCOPE_COLUMN}}} : "{scope_token(organization_id)}")'
+
+
+def _sqlite(match: str, shortlist: int | None) -> Select[int, float]:
     fts = table("chunks_fts", column("rowid"))
-    rowid = fts.c.rowid
     # bm25() is lower for better matches; negate so every retriever ranks "higher is better".
     # Weights: the text column counts, the scope column does not.
-    score = (-func.bm25(literal_column("chunks_fts"), 1.0, 0.0)).cast(Float).label("score")
-    return (
-        select(Chunk.pk, score)
-        .select_from(fts)
-        .join(Chunk, Chunk.pk == rowid)
+    bm25 = (-func.bm25(literal_column("chunks_fts"), 1.0, 0.0)).cast(Float)
+    matches = (
+        select(fts.c.rowid.label("pk"), bm25.label("score"))
         .where(literal_column("chunks_fts").op("MATCH")(match))
-        .order_by(score.desc(), Chunk.pk)
+        .order_by(bm25.desc(), fts.c.rowid)
+    )
+    if shortlist is not None:
+        matches = matches.limit(shortlist)
+    best = matches.subquery("matches")
+    return (
+        select(Chunk.pk, best.c.score)
+        .select_from(best)
+        .join(Chunk, Chunk.pk == best.c.pk)
+        .order_by(best.c.score.desc(), Chunk.pk)
     )
 
 
