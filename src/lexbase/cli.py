@@ -279,6 +279,12 @@ def evaluate(
         Path | None,
         typer.Option(help="Keep the eval database here (re-runs skip ingest); default: temp"),
     ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Run on this database (e.g. PostgreSQL) instead of SQLite in the data dir"
+        ),
+    ] = None,
     mode: Annotated[str, typer.Option(help="hybrid | keyword | semantic")] = "hybrid",
     depth: Annotated[int, typer.Option(min=1, max=100, help="Chunks retrieved per query")] = 64,
     results: Annotated[
@@ -304,7 +310,7 @@ def evaluate(
     with tempfile.TemporaryDirectory(prefix="lexbase-eval-") as scratch:
         base = data_dir or Path(scratch)
         base.mkdir(parents=True, exist_ok=True)
-        database = f"sqlite+aiosqlite:///{(base / 'eval.db').resolve()}"
+        database = database_url or f"sqlite+aiosqlite:///{(base / 'eval.db').resolve()}"
         # Models derived on this machine are shared with the service, not re-made per eval.
         models = _settings().resolved_model_dir.resolve()
         settings = _settings(data_dir=base, database_url=database, model_dir=models)

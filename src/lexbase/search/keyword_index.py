@@ -109,7 +109,7 @@ PROFILE_POSTGRES_DROP = (
 # Objects Alembic's model comparison must not mistake for drift.
 INDEX_TABLE_PREFIXES = ("chunks_fts", "document_profiles_fts")
 INDEX_COLUMN = "tsv"
-INDEX_NAMES = ("ix_chunks_tsv", "ix_document_profiles_tsv")
+INDEX_NAMES = ("ix_chunks_tsv", "ix_chunks_org_tsv", "ix_document_profiles_tsv")
 
 
 def create_statements(dialect: str) -> tuple[str, ...]:
