@@ -151,6 +151,8 @@ def make_settings(database_url: str, tmp_path: Path) -> SettingsFactory:
             "database_url": database_url,
             "secret_key": TEST_SECRET,
             "log_json": True,
+            # Tests start worker processes only when a job needs them (one app per test).
+            "worker_warm_up": False,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)

@@ -21,6 +21,7 @@ from lexbase.core.config import Settings, load_settings
 from lexbase.core.errors import install_error_handlers
 from lexbase.core.metrics import Metrics
 from lexbase.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from lexbase.core.processes import WorkerLost
 from lexbase.core.ratelimit import RateLimitMiddleware, RateLimitPolicy
 from lexbase.core.resources import Resources, open_resources
 from lexbase.documents.router import router as documents_router
@@ -65,7 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.vector_index = MemoryVectorIndex()
         runner = await start_embedded_runner(resources)
         dispatcher = await start_dispatcher(resources)
-        warm = asyncio.create_task(prepare_search(resources))
+        warm = asyncio.create_task(warm_up(resources, workers=runner is not None))
+        app.state.warm_up = warm  # done once search and the worker processes are ready
         log.info("app.started", env=settings.env.value, version=__version__)
         try:
             yield
@@ -146,6 +148,22 @@ async def prepare_search(resources: Resources) -> None:
         await ensure_vector_index(resources.engine, embedder.name, embedder.dimensions)
     except (OSError, SQLAlchemyError, ValueError) as exc:
         log.warning("search.prepare_failed", error=str(exc))
+
+
+async def warm_up(resources: Resources, *, workers: bool) -> None:
+    """Off the request path at startup: search's embedder, then (embedded runner) the worker
+    processes with the pipeline and embedder loaded. Failures are logged, not fatal."""
+    await prepare_search(resources)
+    if not (workers and resources.settings.worker_warm_up):
+        return
+    from lexbase.ingest.embedding import warm_worker
+
+    try:
+        await resources.processes.warm(
+            warm_worker, embedder_spec(resources.settings), limit_seconds=300
+        )
+    except (WorkerLost, OSError) as exc:
+        log.warning("processes.warm_up_failed", error=str(exc))
 
 
 async def start_embedded_runner(resources: Resources) -> JobRunner | None:

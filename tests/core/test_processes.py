@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -93,3 +94,31 @@ async def test_the_largest_filing_is_processed_well_under_a_gigabyte() -> None:
     finally:
         await pool.close()
     assert peak < 1024, f"{largest.name}: worker peaked at {peak:.0f} MB"
+
+
+def _fail_to_warm() -> None:
+    raise RuntimeError("model missing")
+
+
+def _marker() -> str:
+    return os.environ.get("LEXBASE_WARM_MARK", "")
+
+
+def _mark(value: str) -> None:
+    os.environ["LEXBASE_WARM_MARK"] = value
+
+
+async def test_warm_up_runs_in_every_process_and_never_breaks_the_pool() -> None:
+    pool = ProcessPool(processes=2, memory_mb=1024)
+    try:
+        await pool.warm(_mark, "warm", limit_seconds=60)
+        marks = [pool.run(_marker, limit_seconds=60) for _ in range(6)]
+        assert set(await asyncio.gather(*marks)) == {"warm"}
+    finally:
+        await pool.close()
+    broken = ProcessPool(processes=1, memory_mb=1024)
+    try:
+        await broken.warm(_fail_to_warm, limit_seconds=60)
+        assert await broken.run(_allocate, 1, limit_seconds=60) == 1024 * 1024
+    finally:
+        await broken.close()

@@ -65,3 +65,29 @@ async def test_sigkilled_workers_still_index_exactly_once(
         ordinals = [chunk["ordinal"] for chunk in chunks["items"]]
         assert ordinals == list(range(len(ordinals)))
         assert chunks["total"] == job["result"]["chunks"]
+
+
+def _embedder_loaded() -> bool:
+    from lexbase.providers.embedders import _build
+
+    return _build.cache_info().currsize > 0
+
+
+async def test_worker_processes_start_warm_with_the_service(
+    make_settings: SettingsFactory,
+) -> None:
+    settings = make_settings(worker_warm_up=True, worker_processes=2)
+    app = create_app(settings)
+    async with running(app):
+        resources: Resources = app.state.resources
+        for _ in range(600):
+            if len(_pool_children(resources)) == 2:
+                break
+            await asyncio.sleep(0.1)
+        assert len(_pool_children(resources)) == 2, "the worker processes were not started"
+        # The embedder is already loaded in the workers: a call finds it cached.
+        assert await resources.processes.run(_embedder_loaded, limit_seconds=60)
+    cold = create_app(make_settings(worker_processes=2))  # warm-up off: nothing started
+    async with running(cold):
+        await asyncio.sleep(1)
+        assert _pool_children(cold.state.resources) == []

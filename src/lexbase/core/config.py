@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     embedded_workers: int = Field(default=2, ge=0, le=64)
     worker_processes: int = Field(default=1, ge=1, le=64)
     worker_memory_mb: int = Field(default=1536, ge=256, le=65536)
+    worker_warm_up: bool = True
     job_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     job_poll_seconds: float = Field(default=2.0, gt=0, le=60)
     job_retry_base_seconds: float = Field(default=5.0, ge=0, le=3600)

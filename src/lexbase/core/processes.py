@@ -47,7 +47,10 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _init_worker(memory_bytes: int, parent: int) -> None:
+Warm = tuple[Callable[..., object], tuple[Any, ...]] | None
+
+
+def _init_worker(memory_bytes: int, parent: int, warm: Warm = None) -> None:
     _die_with_parent(parent)
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     # Model runtimes must not phone home from a law firm's server.
@@ -55,6 +58,16 @@ def _init_worker(memory_bytes: int, parent: int) -> None:
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     deny_network()
     quiet_noisy_libraries()
+    if warm is not None:
+        fn, args = warm
+        try:
+            fn(*args)
+        except Exception as exc:  # a failed warm-up must not break the pool; work loads lazily
+            log.warning("processes.warm_up_failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def _started() -> int:
+    return os.getpid()
 
 
 class ProcessPool:
@@ -63,6 +76,7 @@ class ProcessPool:
         self.memory_bytes = memory_mb * 1024 * 1024
         self._executor: ProcessPoolExecutor | None = None
         self._lock = asyncio.Lock()
+        self._warm: Warm = None
 
     def _ensure(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -70,7 +84,7 @@ class ProcessPool:
                 max_workers=self.processes,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(self.memory_bytes, os.getpid()),
+                initargs=(self.memory_bytes, os.getpid(), self._warm),
             )
         return self._executor
 
@@ -87,6 +101,16 @@ class ProcessPool:
             raise WorkerLost("worker process died (crash or out of memory)") from None
         except MemoryError:
             raise WorkerLost("worker ran out of memory") from None
+
+    async def warm(self, fn: Callable[..., object], *args: Any, limit_seconds: float) -> None:
+        """Run `fn(*args)` (imports, model loads) in every worker process as it starts — now
+        and after any restart — and start them all now, so the first real call does not pay
+        for it. Workers start when a call finds none idle, so one call per process at once
+        starts them all. Processes already running keep going as they are."""
+        self._warm = (fn, args)
+        await asyncio.gather(
+            *(self.run(_started, limit_seconds=limit_seconds) for _ in range(self.processes))
+        )
 
     async def _reset(self, executor: ProcessPoolExecutor, reason: str) -> None:
         async with self._lock:

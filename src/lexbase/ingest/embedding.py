@@ -30,6 +30,14 @@ def passage_text(title: str, section: str | None, text: str) -> str:
     return f"{heading}\n{text}"
 
 
+def warm_worker(spec: EmbedderSpec) -> None:
+    """Runs in a worker process at service start: the stage libraries imported and the
+    embedder loaded before the first document arrives."""
+    import lexbase.ingest.pipeline  # noqa: F401
+
+    get_embedder(spec).embed_passages(["warm-up"])
+
+
 def embed_passages(spec: EmbedderSpec, texts: Sequence[str]) -> Embedded:
     """Runs in a worker process: the model is loaded once per process and kept."""
     embedder = get_embedder(spec)
