@@ -17,8 +17,8 @@ from lexbase.auth.errors import InvalidToken, PermissionDenied
 from lexbase.auth.models import User
 from lexbase.auth.repository import ApiKeyRepository, SessionRepository, UserRepository
 from lexbase.core.config import Settings
-from lexbase.core.db import utcnow
-from lexbase.core.deps import SessionDep, SettingsDep
+from lexbase.core.db import transaction, utcnow
+from lexbase.core.deps import ResourcesDep, SettingsDep
 from lexbase.core.permissions import Permission, Role, Scope
 from lexbase.core.principal import Principal
 from lexbase.core.security import API_KEY_PREFIX, InvalidTokenError, decode_access_token, digest
@@ -27,7 +27,7 @@ _bearer = HTTPBearer(auto_error=False, description="Access JWT or API key (lxb_â
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
-async def _from_api_key(session: SessionDep, key: str) -> Principal:
+async def _from_api_key(session: AsyncSession, key: str) -> Principal:
     api_key = await ApiKeyRepository(session).by_hash(digest(key))
     now = utcnow()
     if api_key is None or api_key.revoked_at is not None:
@@ -47,7 +47,7 @@ async def _from_api_key(session: SessionDep, key: str) -> Principal:
     )
 
 
-async def _from_access_token(session: SessionDep, settings: SettingsDep, token: str) -> Principal:
+async def _from_access_token(session: AsyncSession, settings: Settings, token: str) -> Principal:
     try:
         claims = decode_access_token(settings, token)
     except InvalidTokenError:
@@ -86,17 +86,25 @@ async def authenticate(session: AsyncSession, settings: Settings, credential: st
 
 async def get_principal(
     request: Request,
-    session: SessionDep,
+    resources: ResourcesDep,
     settings: SettingsDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key_header)],
 ) -> Principal:
     if api_key:
-        principal = await _from_api_key(session, api_key.strip())
+        credential, resolve = api_key.strip(), _from_api_key
     elif bearer is not None and bearer.scheme.lower() == "bearer" and bearer.credentials:
-        principal = await authenticate(session, settings, bearer.credentials)
+        credential, resolve = bearer.credentials, None
     else:
         raise InvalidToken("Authentication required")
+    # Its own short read transaction, ended before the route runs: sharing the route's
+    # session would make every POST hold SQLite's write lock for the whole request, even a
+    # read-only one such as search.
+    async with transaction(resources.sessionmaker) as session:
+        if resolve is not None:
+            principal = await resolve(session, credential)
+        else:
+            principal = await authenticate(session, settings, credential)
     request.state.principal = principal
     return principal
 
