@@ -1,8 +1,10 @@
 """Search latency at scale, with a tenant filter, and recall of the vector stage.
 
     .venv/bin/python benchmarks/search_latency.py --chunks 100000 [--orgs 10] [--queries 200]
-        [--database-url postgresql+asyncpg://... | --postgres]
-        (default: SQLite in a temporary directory; --postgres starts a throwaway server)
+        [--database-url postgresql+asyncpg://... | --postgres] [--data-dir DIR]
+        (default: SQLite in a temporary directory; --postgres starts a throwaway server;
+        --data-dir keeps the SQLite landscape there, and a database that already holds the
+        same landscape is measured again without rebuilding it)
 
 Builds a synthetic firm landscape straight into the database: `--orgs` organizations share
 `--chunks` chunks evenly (so one organization is 1/orgs of the rows — 10% by default), each
@@ -30,7 +32,7 @@ import uuid
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 
 from lexbase.auth.models import Organization
 from lexbase.core.config import Settings
@@ -45,8 +47,9 @@ from lexbase.ingest.chunking import chunk
 from lexbase.ingest.embedding import passage_text
 from lexbase.ingest.pipeline import CHUNK_MAX_CHARS, CHUNK_MIN_CHARS, CHUNK_TARGET_CHARS
 from lexbase.providers.embedders import embedder_spec, get_embedder, prepare_embedder
+from lexbase.search.deps import SearchState
 from lexbase.search.schemas import SearchFilters, SearchRequest
-from lexbase.search.semantic import MemoryVectorIndex, ensure_vector_index, postgres_candidates
+from lexbase.search.semantic import ensure_vector_index, postgres_candidates
 from lexbase.search.service import SearchService
 
 CUAD = (
@@ -77,8 +80,32 @@ def passages(limit_files: int | None) -> tuple[list[str], list[str]]:
     return texts, titles
 
 
+async def existing(settings: Settings, total: int, orgs: int) -> list[str] | None:
+    """The organizations of a landscape of this size already in the database, if any."""
+    resources = open_resources(settings)
+    try:
+        async with transaction(resources.sessionmaker) as session:
+            rows = (
+                await session.execute(
+                    select(Organization.id, Organization.name).where(
+                        Organization.name.like("Firm %")
+                    )
+                )
+            ).all()
+            chunks = await session.scalar(select(func.count()).select_from(Chunk))
+    finally:
+        await resources.close()
+    if len(rows) != orgs or chunks != total:
+        return None
+    return [o for o, _ in sorted(rows, key=lambda row: int(row[1].split()[1]))]
+
+
 async def build(settings: Settings, total: int, orgs: int) -> list[str]:
     upgrade(settings)
+    found = await existing(settings, total, orgs)
+    if found is not None:
+        print(f"reusing the landscape already in the database ({total} chunks)")
+        return found
     spec = embedder_spec(settings)
     prepare_embedder(spec)
     embedder = get_embedder(spec)
@@ -178,7 +205,7 @@ async def measure(settings: Settings, organization_id: str, count: int) -> None:
     queries = [questions[i % len(questions)] for i in range(count)]
     principal = Principal(user_id="bench", organization_id=organization_id, role=Role.ADMIN)
     resources = open_resources(settings)
-    index = MemoryVectorIndex()
+    state = SearchState.create(settings)
     embedder = get_embedder(embedder_spec(settings))
     try:
         for mode in ("hybrid", "keyword", "semantic"):
@@ -187,7 +214,7 @@ async def measure(settings: Settings, organization_id: str, count: int) -> None:
                 request = SearchRequest(query=query, mode=mode, limit=10)
                 async with transaction(resources.sessionmaker) as session:
                     begun = time.perf_counter()
-                    await SearchService(session, settings, index).search(principal, request)
+                    await SearchService(session, settings, state).search(principal, request)
                     if n:  # the first query loads the organization's vectors: not timed
                         latencies.append((time.perf_counter() - begun) * 1000)
             print(
@@ -239,6 +266,7 @@ def main() -> None:
     parser.add_argument("--orgs", type=int, default=10)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--data-dir", type=Path, default=None, help="keep SQLite data here")
     parser.add_argument(
         "--postgres",
         action="store_true",
@@ -258,7 +286,7 @@ def main() -> None:
         try:
             settings = Settings(
                 _env_file=None,
-                data_dir=Path(scratch),
+                data_dir=args.data_dir or Path(scratch),
                 database_url=database_url,
                 model_dir=Path(os.environ.get("LEXBASE_MODEL_DIR", "data/models")),
             )

@@ -6,7 +6,10 @@ import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.auth.models import AuthSession, Organization, User
@@ -92,3 +95,44 @@ async def create_tenant(settings: Settings, name: str = "Firm") -> Tenant:
     finally:
         await engine.dispose()
     return tenant
+
+
+def document_row(organization_id: str, matter_id: str | None = None) -> dict[str, Any]:
+    """An indexed document's columns, for inserting search fixtures without the pipeline."""
+    return {
+        "id": str(uuid.uuid4()),
+        "organization_id": organization_id,
+        "matter_id": matter_id,
+        "title": "t",
+        "filename": "t.txt",
+        "content_type": "text/plain",
+        "kind": "text",
+        "size_bytes": 1,
+        "sha256": uuid.uuid4().hex * 2,
+        "blob_key": "0" * 64,
+        "status": "indexed",
+        "tags": [],
+        "legal_metadata": {},
+    }
+
+
+def chunk_row(
+    document: dict[str, Any],
+    ordinal: int,
+    text: str,
+    embedding: NDArray[np.float32] | None = None,
+    model: str | None = None,
+) -> dict[str, Any]:
+    """A chunk of `document` (a `document_row`) with the document's tenant and matter."""
+    return {
+        "id": str(uuid.uuid4()),
+        "document_id": document["id"],
+        "organization_id": document["organization_id"],
+        "matter_id": document["matter_id"],
+        "ordinal": ordinal,
+        "start": 0,
+        "end": len(text),
+        "text": text,
+        "embedding": embedding,
+        "embedding_model": model,
+    }

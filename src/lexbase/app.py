@@ -33,8 +33,9 @@ from lexbase.jobs.runner import JobRunner
 from lexbase.matters.router import router as matters_router
 from lexbase.providers.embedders import embedder_spec, get_embedder, prepare_embedder
 from lexbase.realtime.router import router as realtime_router
+from lexbase.search.deps import SearchState
 from lexbase.search.router import router as search_router
-from lexbase.search.semantic import MemoryVectorIndex, ensure_vector_index
+from lexbase.search.semantic import ensure_vector_index
 from lexbase.users.router import router as users_router
 
 log = structlog.get_logger(__name__)
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = open_resources(settings)
         app.state.resources = resources
-        app.state.vector_index = MemoryVectorIndex()
+        app.state.search = SearchState.create(settings)
         runner = await start_embedded_runner(resources)
         dispatcher = await start_dispatcher(resources)
         warm = asyncio.create_task(warm_up(resources, workers=runner is not None))

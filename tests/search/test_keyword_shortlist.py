@@ -20,6 +20,7 @@ from lexbase.search.filters import chunk_clause
 from lexbase.search.query import parse_query
 from lexbase.search.schemas import SearchFilters
 from tests.conftest import SettingsFactory
+from tests.factories import chunk_row, document_row
 
 DEPTH = 20
 
@@ -58,41 +59,9 @@ async def _seed(settings_factory: SettingsFactory, hidden: int) -> tuple[Princip
                 (organization, None, 60, False),
                 (other, None, 60, True),  # another firm's stronger rows: never candidates
             ):
-                document = str(uuid.uuid4())
-                await session.execute(
-                    insert(Document),
-                    [
-                        {
-                            "id": document,
-                            "organization_id": firm,
-                            "matter_id": matter_id,
-                            "title": "t",
-                            "filename": "t.txt",
-                            "content_type": "text/plain",
-                            "kind": "text",
-                            "size_bytes": 1,
-                            "sha256": uuid.uuid4().hex * 2,
-                            "blob_key": "0" * 64,
-                            "status": "indexed",
-                            "tags": [],
-                            "legal_metadata": {},
-                        }
-                    ],
-                )
-                for n in range(count):
-                    text = _text(n, strong)
-                    rows.append(
-                        {
-                            "id": str(uuid.uuid4()),
-                            "document_id": document,
-                            "organization_id": firm,
-                            "matter_id": matter_id,
-                            "ordinal": n,
-                            "start": 0,
-                            "end": len(text),
-                            "text": text,
-                        }
-                    )
+                document = document_row(firm, matter_id)
+                await session.execute(insert(Document), [document])
+                rows.extend(chunk_row(document, n, _text(n, strong)) for n in range(count))
             await session.execute(insert(Chunk), rows)
         async with transaction(resources.sessionmaker) as session:
             walled = {

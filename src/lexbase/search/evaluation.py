@@ -28,8 +28,8 @@ from lexbase.core.principal import Principal
 from lexbase.core.resources import open_resources
 from lexbase.documents.models import Document
 from lexbase.ingest.bulk import IngestOptions, Reporter, ingest
+from lexbase.search.deps import SearchState
 from lexbase.search.schemas import Mode, SearchRequest
-from lexbase.search.semantic import MemoryVectorIndex
 from lexbase.search.service import SearchService
 
 EVAL_USER = "eval-runner@lexbase-eval.test"
@@ -95,7 +95,7 @@ async def run_eval(
         raise RuntimeError(f"{len(summary.failures)} corpus files failed to ingest ({failed})")
 
     resources = open_resources(settings)
-    index = MemoryVectorIndex()
+    state = SearchState.create(settings)
     results: list[dict[str, Any]] = []
     latencies: list[float] = []
     try:
@@ -116,7 +116,7 @@ async def run_eval(
             )
             async with transaction(resources.sessionmaker) as session:
                 begun = time.perf_counter()
-                response = await SearchService(session, settings, index).search(principal, request)
+                response = await SearchService(session, settings, state).search(principal, request)
                 latencies.append((time.perf_counter() - begun) * 1000)
             results.append(
                 {

@@ -1,8 +1,9 @@
-"""Keyword candidates from the database's full-text index: FTS5 bm25 on SQLite, ts_rank_cd
+"""Keyword candidates from the database's full-text index: FTS5 bm25 on SQLite, ts_rank
 over the tsvector on PostgreSQL. Filters and scope are part of the one statement."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Float, Select, column, func, literal_column, select, table
@@ -22,8 +23,10 @@ async def keyword_candidates(
     scope: ColumnElement[bool],
     documents: ColumnElement[bool] | None,
     depth: int,
+    document_ids: Sequence[str] | None = None,
 ) -> Ranked:
-    """`scope` decides what may be returned; `organization_id` only narrows the index scan.
+    """`scope` decides what may be returned; `organization_id` and `document_ids` (the
+    request's document filter, already part of `scope`) only narrow the index scan.
     `documents` (document-level filters) is None when there are none, which spares a join
     per matching row."""
 
@@ -40,13 +43,34 @@ async def keyword_candidates(
     match = _sqlite_match(query, organization_id)
     if match is None:
         return []
+    keys = None
+    if document_ids is not None:
+        keys = await _key_range(session, document_ids)
+        if keys is None:
+            return []
     # First the organization's best rows straight from the index (a little deeper than asked),
     # then the scope and filters over those alone. That is exact whenever enough of them pass;
     # otherwise (few matches, or walls and filters hiding many) the whole match set is ranked.
-    found = await ranked(_sqlite(match, shortlist=depth * SHORTLIST_FACTOR))
+    found = await ranked(_sqlite(match, keys, shortlist=depth * SHORTLIST_FACTOR))
     if len(found) < depth:
-        found = await ranked(_sqlite(match, shortlist=None))
+        found = await ranked(_sqlite(match, keys, shortlist=None))
     return found
+
+
+async def _key_range(session: AsyncSession, document_ids: Sequence[str]) -> tuple[int, int] | None:
+    """The span of chunk keys the documents' chunks lie in. A document's chunks are written
+    in one transaction, so their keys are consecutive and FTS5 reads only that stretch of
+    each posting list. Only a bound for the scan: the scope clause decides which rows count
+    (which is also why no tenant condition is needed here; with one, SQLite would walk the
+    tenant's index instead of the documents')."""
+    low, high = (
+        await session.execute(
+            select(func.min(Chunk.pk), func.max(Chunk.pk)).where(
+                Chunk.document_id.in_(document_ids)
+            )
+        )
+    ).one()
+    return None if low is None else (int(low), int(high))
 
 
 # How much deeper than the requested depth the index's own ranking is read before scoping.
@@ -62,7 +86,7 @@ def _sqlite_match(query: ParsedQuery, organization_id: str) -> str | None:
     return f'({{text}} : {words}) AND ({{{SCOPE_COLUMN}}} : "{scope_token(organization_id)}")'
 
 
-def _sqlite(match: str, shortlist: int | None) -> Select[int, float]:
+def _sqlite(match: str, keys: tuple[int, int] | None, shortlist: int | None) -> Select[int, float]:
     fts = table("chunks_fts", column("rowid"))
     # bm25() is lower for better matches; negate so every retriever ranks "higher is better".
     # Weights: the text column counts, the scope column does not.
@@ -72,6 +96,8 @@ def _sqlite(match: str, shortlist: int | None) -> Select[int, float]:
         .where(literal_column("chunks_fts").op("MATCH")(match))
         .order_by(bm25.desc(), fts.c.rowid)
     )
+    if keys is not None:
+        matches = matches.where(fts.c.rowid.between(*keys))
     if shortlist is not None:
         matches = matches.limit(shortlist)
     best = matches.subquery("matches")
@@ -130,3 +156,33 @@ async def profile_candidates(
     )
     rows = await session.execute(statement)
     return [(str(document_id), float(value)) for document_id, value in rows]
+
+
+async def organization_rows(session: AsyncSession, organization_id: str) -> int:
+    """How many chunks the organization has (what a word's share is measured against)."""
+    count = await session.scalar(
+        select(func.count()).select_from(Chunk).where(Chunk.organization_id == organization_id)
+    )
+    return int(count or 0)
+
+
+async def term_rows(session: AsyncSession, organization_id: str, term: str, cap: int) -> int:
+    """How many of the organization's chunks contain `term` (as the keyword query matches
+    it: stemmed, a phrase if it tokenizes to several words), counted up to `cap`."""
+    word = ParsedQuery(term, (term,), (), ())
+    matches: Select[Any]
+    if session.get_bind().dialect.name == "postgresql":
+        ts = tsquery(word)
+        tsv: ColumnElement[Any] = literal_column("chunks.tsv")
+        matches = select(literal_column("1")).where(
+            Chunk.organization_id == organization_id, tsv.op("@@")(ts)
+        )
+    else:
+        match = _sqlite_match(word, organization_id)
+        matches = (
+            select(literal_column("1"))
+            .where(literal_column("chunks_fts").op("MATCH")(match))
+            .select_from(table("chunks_fts"))
+        )
+    count = await session.scalar(select(func.count()).select_from(matches.limit(cap).subquery()))
+    return int(count or 0)

@@ -106,8 +106,45 @@ PROFILE_POSTGRES_DROP = (
     "ALTER TABLE document_profiles DROP COLUMN IF EXISTS tsv",
 )
 
+# Revision 0010 (SQLite): one revision number per organization, bumped in the same transaction
+# as any change to its chunks that the in-memory vector index copies (search/semantic.py), so
+# a query learns whether that copy is current from one primary-key lookup instead of
+# aggregating the organization's chunks.
+REVISION_TABLE = "chunk_revisions"
+
+
+REVISION_SQL = "SELECT revision FROM chunk_revisions WHERE organization_id = :organization"
+
+
+def _bump(row: str) -> str:
+    return (
+        "INSERT OR IGNORE INTO chunk_revisions (organization_id, revision) "
+        "VALUES (ROW.organization_id, 0); "
+        "UPDATE chunk_revisions SET revision = revision + 1 "
+        "WHERE organization_id = ROW.organization_id;"
+    ).replace("ROW", row)
+
+
+REVISION_SQLITE_CREATE = (
+    "CREATE TABLE chunk_revisions (organization_id VARCHAR(36) NOT NULL PRIMARY KEY, "
+    "revision INTEGER NOT NULL)",
+    "INSERT INTO chunk_revisions (organization_id, revision) "
+    "SELECT DISTINCT organization_id, 1 FROM chunks",
+    f"CREATE TRIGGER chunk_revisions_insert AFTER INSERT ON chunks BEGIN {_bump('new')} END",
+    f"CREATE TRIGGER chunk_revisions_delete AFTER DELETE ON chunks BEGIN {_bump('old')} END",
+    "CREATE TRIGGER chunk_revisions_update AFTER UPDATE OF "
+    "organization_id, matter_id, document_id, embedding, embedding_model ON chunks "
+    f"BEGIN {_bump('old')} {_bump('new')} END",
+)
+REVISION_SQLITE_DROP = (
+    "DROP TRIGGER IF EXISTS chunk_revisions_update",
+    "DROP TRIGGER IF EXISTS chunk_revisions_delete",
+    "DROP TRIGGER IF EXISTS chunk_revisions_insert",
+    "DROP TABLE IF EXISTS chunk_revisions",
+)
+
 # Objects Alembic's model comparison must not mistake for drift.
-INDEX_TABLE_PREFIXES = ("chunks_fts", "document_profiles_fts")
+INDEX_TABLE_PREFIXES = ("chunks_fts", "document_profiles_fts", REVISION_TABLE)
 INDEX_COLUMN = "tsv"
 INDEX_NAMES = ("ix_chunks_tsv", "ix_chunks_org_tsv", "ix_document_profiles_tsv")
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from lexbase.auth.deps import Reader
 from lexbase.core.deps import ReadSessionDep, SessionDep, SettingsDep
+from lexbase.search.deps import SearchStateDep
 from lexbase.search.lookup import cited_by, suggest
 from lexbase.search.schemas import (
     CitationLookup,
@@ -15,16 +16,9 @@ from lexbase.search.schemas import (
     SearchResponse,
     SuggestResponse,
 )
-from lexbase.search.semantic import MemoryVectorIndex
 from lexbase.search.service import SearchService
 
 router = APIRouter(tags=["search"])
-
-
-def vector_index(request: Request) -> MemoryVectorIndex:
-    """The process's in-memory vector index (SQLite), created with the app."""
-    index: MemoryVectorIndex = request.app.state.vector_index
-    return index
 
 
 @router.post("/search", response_model=SearchResponse)
@@ -33,9 +27,9 @@ async def search(
     principal: Reader,
     session: ReadSessionDep,
     settings: SettingsDep,
-    request: Request,
+    state: SearchStateDep,
 ) -> SearchResponse:
-    return await SearchService(session, settings, vector_index(request)).search(principal, body)
+    return await SearchService(session, settings, state).search(principal, body)
 
 
 @router.get("/search/suggest", response_model=SuggestResponse)

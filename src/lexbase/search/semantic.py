@@ -15,12 +15,11 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import numpy as np
 from numpy.typing import NDArray
 from pgvector.sqlalchemy import VECTOR
-from sqlalchemy import ColumnElement, Float, bindparam, cast, func, literal, select, text
+from sqlalchemy import ColumnElement, Float, bindparam, cast, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from lexbase.core.principal import Principal
@@ -29,6 +28,7 @@ from lexbase.documents.models import Chunk, Document
 from lexbase.matters.models import Matter
 from lexbase.search.filters import document_clause, has_document_filters
 from lexbase.search.keyword import Ranked
+from lexbase.search.keyword_index import REVISION_SQL
 from lexbase.search.schemas import SearchFilters
 
 # HNSW candidate list: at least the number of rows asked for, and enough for good recall.
@@ -143,36 +143,24 @@ class MemoryVectorIndex:
         return [(int(pks[i]), float(scores[i])) for i in top]
 
 
-async def _signature(
-    connection: AsyncConnection, organization_id: str, model: str
-) -> tuple[object, ...]:
-    chunks = (
-        await connection.execute(
-            select(func.count(), func.max(Chunk.pk)).where(
-                Chunk.organization_id == organization_id, Chunk.embedding_model == model
-            )
-        )
-    ).one()
-    documents = (
-        await connection.execute(
-            select(func.count(), func.max(Document.updated_at)).where(
-                Document.organization_id == organization_id
-            )
-        )
-    ).one()
-    updated = documents[1].isoformat() if isinstance(documents[1], datetime) else documents[1]
-    return (int(chunks[0]), chunks[1], int(documents[0]), updated)
+async def _signature(connection: AsyncConnection, organization_id: str) -> tuple[object, ...]:
+    """The organization's chunk revision (migration 0010): it changes in the same transaction
+    as any insert, deletion, move or re-embedding of one of its chunks."""
+    revision = await connection.scalar(
+        text(REVISION_SQL),
+        {"organization": organization_id},
+    )
+    return (0 if revision is None else int(revision),)
 
 
 async def _refresh(
     connection: AsyncConnection, shard: _Shard, organization_id: str, model: str
 ) -> None:
-    signature = await _signature(connection, organization_id, model)
+    signature = await _signature(connection, organization_id)
     if signature == shard.signature:
         return
-    # Any change (new, deleted, re-indexed or moved documents) reloads the organization's
-    # rows; reading them is a sequential scan of one column set, and it happens once per
-    # change, not per query.
+    # Any change (new, deleted, re-indexed or moved chunks) reloads the organization's rows;
+    # reading them is a scan of one column set, and it happens once per change, not per query.
     rows = (
         await connection.execute(
             select(Chunk.pk, Chunk.document_id, Chunk.matter_id, Chunk.embedding)

@@ -19,6 +19,7 @@ from lexbase.core.config import Settings
 from lexbase.core.principal import Principal
 from lexbase.documents.models import Chunk, Document, DocumentCitation, DocumentProfile
 from lexbase.providers.embedders import embedder_spec, get_embedder
+from lexbase.search.deps import SearchState
 from lexbase.search.filters import chunk_clause, document_clause, has_document_filters
 from lexbase.search.focus import (
     MAX_FOCUS_DOCUMENTS,
@@ -30,7 +31,7 @@ from lexbase.search.highlight import highlight
 from lexbase.search.keyword import Ranked, keyword_candidates, profile_candidates
 from lexbase.search.query import CitationQuery, ParsedQuery, citation_clause, parse_query
 from lexbase.search.schemas import SearchFocus, SearchRequest, SearchResponse, SearchResult
-from lexbase.search.semantic import MemoryVectorIndex, postgres_candidates
+from lexbase.search.semantic import postgres_candidates
 
 MIN_DEPTH = 50
 MAX_DEPTH = 300
@@ -65,12 +66,11 @@ def fuse(lists: Sequence[tuple[float, Ranked]], k: int) -> Ranked:
 
 
 class SearchService:
-    def __init__(
-        self, session: AsyncSession, settings: Settings, vectors: MemoryVectorIndex
-    ) -> None:
+    def __init__(self, session: AsyncSession, settings: Settings, state: SearchState) -> None:
         self.session = session
         self.settings = settings
-        self.vectors = vectors
+        self.vectors = state.vectors
+        self.terms = state.terms
         self.weights = FusionWeights.from_settings(settings)
 
     async def search(self, principal: Principal, request: SearchRequest) -> SearchResponse:
@@ -138,11 +138,12 @@ class SearchService:
         if request.mode in ("keyword", "hybrid"):
             keyword = await keyword_candidates(
                 self.session,
-                query,
+                await self._keyword_query(principal, request, query),
                 principal.organization_id,
                 scope,
                 documents if has_document_filters(request.filters) else None,
                 depth,
+                request.filters.document_ids,
             )
             lists.append((self.weights.keyword, keyword))
         if request.mode in ("semantic", "hybrid"):
@@ -155,6 +156,15 @@ class SearchService:
         if len(lists) == 1:
             return lists[0][1]  # one retriever: keep its own scores
         return fuse(lists, self.weights.k)
+
+    async def _keyword_query(
+        self, principal: Principal, request: SearchRequest, query: ParsedQuery
+    ) -> ParsedQuery:
+        """The words worth scoring (search/terms.py); all of them within chosen documents,
+        whose matches are few enough to rank every word."""
+        if request.filters.document_ids is not None:
+            return query
+        return await self.terms.keyword_query(self.session, principal.organization_id, query)
 
     async def _semantic(
         self, principal: Principal, request: SearchRequest, query: ParsedQuery, depth: int

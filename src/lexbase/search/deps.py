@@ -1,0 +1,32 @@
+"""What search keeps between requests in one process, and the dependency that hands it out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from lexbase.core.config import Settings
+from lexbase.search.semantic import MemoryVectorIndex
+from lexbase.search.terms import TermPolicy, TermStatistics
+
+
+@dataclass(frozen=True)
+class SearchState:
+    """Created by the app's lifespan (or by a command) and shared by its requests."""
+
+    vectors: MemoryVectorIndex  # SQLite: the organizations' vectors in memory
+    terms: TermStatistics  # cached word counts for choosing the words a keyword query scores
+
+    @classmethod
+    def create(cls, settings: Settings) -> SearchState:
+        return cls(MemoryVectorIndex(), TermStatistics(TermPolicy.from_settings(settings)))
+
+
+def get_search_state(request: Request) -> SearchState:
+    state: SearchState = request.app.state.search
+    return state
+
+
+SearchStateDep = Annotated[SearchState, Depends(get_search_state)]

@@ -1,0 +1,103 @@
+"""Which of a query's words the keyword stage scores.
+
+Ranking costs grow with the rows that match: FTS5's bm25 costs a few microseconds for every
+matching row (and a pass over each word's posting list for its idf), PostgreSQL's ts_rank
+reads every matching row's tsvector. A question in everyday words ("Is notice required if a
+party assigns the contract?") matches most of a large firm's chunks through words such as
+"party" or "contract", which say little about which clause is meant: bm25 gives a word found
+in half the rows no weight at all, and one in 30% of them less than a fifth of a rare word's.
+
+So words are taken rarest first. A word in more than `common_share` of the organization's
+chunks is left out, and further words only while the rows they add stay within `budget`; the
+rarest word is always kept and quoted phrases are never touched. The counts come from the
+index itself (capped, so a very common word costs no more to count than the budget) and are
+cached per organization for a few minutes: a stale count only changes which common words are
+left out, never what a caller may see.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lexbase.core.config import Settings
+from lexbase.search.keyword import organization_rows, term_rows
+from lexbase.search.query import ParsedQuery
+
+CACHE_SECONDS = 300.0
+CACHE_ENTRIES = 100_000
+
+
+@dataclass(frozen=True)
+class TermPolicy:
+    budget: int  # rows the chosen words may match, summed over the words
+    common_share: float  # words in more of the organization's chunks than this are left out
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TermPolicy:
+        return cls(settings.search_keyword_budget, settings.search_common_word_share)
+
+
+def choose_terms(
+    terms: Sequence[str], counts: dict[str, int], total: int, policy: TermPolicy
+) -> tuple[str, ...]:
+    """The words to score, in the query's order: rarest first while within the budget."""
+    chosen: set[str] = set()
+    spent = 0
+    for term in sorted(terms, key=lambda t: counts[t]):  # stable: ties keep query order
+        rows = counts[term]
+        if chosen and rows > policy.common_share * total:
+            continue
+        if chosen and total > policy.budget and spent + rows > policy.budget:
+            continue
+        chosen.add(term)
+        spent += rows
+    return tuple(t for t in terms if t in chosen)
+
+
+class TermStatistics:
+    """Capped row counts of words per organization, kept for CACHE_SECONDS (one per process,
+    owned by the app's lifespan)."""
+
+    def __init__(self, policy: TermPolicy) -> None:
+        self.policy = policy
+        self._counts: OrderedDict[tuple[str, str | None], tuple[float, int]] = OrderedDict()
+
+    async def keyword_query(
+        self, session: AsyncSession, organization_id: str, query: ParsedQuery
+    ) -> ParsedQuery:
+        """`query` with only the words worth scoring (all of them when it has phrases, which
+        already narrow the match, or a single word)."""
+        if query.phrases or len(query.terms) < 2:
+            return query
+        total = await self._cached(session, organization_id, None)
+        counts = {term: await self._cached(session, organization_id, term) for term in query.terms}
+        terms = choose_terms(query.terms, counts, total, self.policy)
+        return query if terms == query.terms else replace(query, terms=terms)
+
+    async def _cached(self, session: AsyncSession, organization_id: str, term: str | None) -> int:
+        key = (organization_id, term)
+        now = time.monotonic()
+        entry = self._counts.get(key)
+        if entry is not None and entry[0] > now:
+            self._counts.move_to_end(key)
+            return entry[1]
+        if term is None:
+            count = await organization_rows(session, organization_id)
+        else:
+            # A word past both limits is left out however common it is: no need to count on.
+            cap = max(self.policy.budget, int(self.policy.common_share * self._total(key))) + 1
+            count = await term_rows(session, organization_id, term, cap)
+        self._counts[key] = (now + CACHE_SECONDS, count)
+        self._counts.move_to_end(key)
+        while len(self._counts) > CACHE_ENTRIES:
+            self._counts.popitem(last=False)
+        return count
+
+    def _total(self, key: tuple[str, str | None]) -> int:
+        entry = self._counts.get((key[0], None))
+        return 0 if entry is None else entry[1]
