@@ -214,7 +214,9 @@ async def measure(settings: Settings, organization_id: str, count: int) -> None:
                 request = SearchRequest(query=query, mode=mode, limit=10)
                 async with transaction(resources.sessionmaker) as session:
                     begun = time.perf_counter()
-                    await SearchService(session, settings, state).search(principal, request)
+                    await SearchService(session, settings, state, resources.sessionmaker).search(
+                        principal, request
+                    )
                     if n:  # the first query loads the organization's vectors: not timed
                         latencies.append((time.perf_counter() - begun) * 1000)
             print(
@@ -240,7 +242,7 @@ async def vector_recall(settings, resources, principal, embedder, questions) -> 
     if settings.is_sqlite:
         print(f"vector recall@10 vs exact: 1.000 (exact search, {len(pks)} rows)")
         return
-    from lexbase.search.filters import chunk_clause, document_clause
+    from lexbase.search.filters import chunk_clause
 
     hits = total = 0
     for question in questions:
@@ -252,7 +254,7 @@ async def vector_recall(settings, resources, principal, embedder, questions) -> 
                 vector,
                 embedder.name,
                 chunk_clause(principal, SearchFilters()),
-                document_clause(SearchFilters()),
+                None,
                 10,
             )
         hits += len(exact & {pk for pk, _ in found})

@@ -116,7 +116,9 @@ async def run_eval(
             )
             async with transaction(resources.sessionmaker) as session:
                 begun = time.perf_counter()
-                response = await SearchService(session, settings, state).search(principal, request)
+                response = await SearchService(
+                    session, settings, state, resources.sessionmaker
+                ).search(principal, request)
                 latencies.append((time.perf_counter() - begun) * 1000)
             results.append(
                 {

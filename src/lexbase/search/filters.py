@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Text, and_, cast, func, true
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    func,
+    true,
+)
 
 from lexbase.core.principal import Principal
 from lexbase.core.scope import scope_clause
@@ -40,6 +51,14 @@ def document_clause(filters: SearchFilters) -> ColumnElement[bool]:
         # Tags are a small JSON list; match the serialized element exactly.
         clauses.append(func.lower(cast(Document.tags, Text)).contains(f'"{tag.lower()}"'))
     return and_(true(), *clauses)
+
+
+def chunk_keys_in(keys: list[int], dialect: str) -> ColumnElement[bool]:
+    """`chunks.pk` is one of `keys`. On PostgreSQL one array parameter: an IN list of a new
+    length would be a new prepared statement (prepared and planned again) every time."""
+    if dialect == "postgresql":
+        return Chunk.pk == any_(bindparam("chunk_keys", keys, type_=ARRAY(BigInteger)))
+    return Chunk.pk.in_(keys)
 
 
 def has_document_filters(filters: SearchFilters) -> bool:

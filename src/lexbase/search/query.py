@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select
 
 from lexbase.ingest.enrichment.citations import extract_citations
 
@@ -213,4 +213,7 @@ def tsquery(query: ParsedQuery) -> ColumnElement[Any] | None:
     parts.extend(func.phraseto_tsquery("english", literal(phrase)) for phrase in query.phrases)
     if not parts:
         return None
-    return reduce(both, parts)
+    # A scalar subquery, evaluated once per statement: in a prepared statement's generic plan
+    # the bare expression would be re-evaluated for every row it is compared with and ranked
+    # against (5x the cost of the whole query at a few thousand matching rows).
+    return select(reduce(both, parts)).scalar_subquery()

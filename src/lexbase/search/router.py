@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from lexbase.auth.deps import Reader
-from lexbase.core.deps import ReadSessionDep, SessionDep, SettingsDep
+from lexbase.core.deps import ReadSessionDep, ResourcesDep, SessionDep, SettingsDep
 from lexbase.search.deps import SearchStateDep
 from lexbase.search.lookup import cited_by, suggest
 from lexbase.search.schemas import (
@@ -28,8 +28,10 @@ async def search(
     session: ReadSessionDep,
     settings: SettingsDep,
     state: SearchStateDep,
+    resources: ResourcesDep,
 ) -> SearchResponse:
-    return await SearchService(session, settings, state).search(principal, body)
+    service = SearchService(session, settings, state, readers=resources.sessionmaker)
+    return await service.search(principal, body)
 
 
 @router.get("/search/suggest", response_model=SuggestResponse)

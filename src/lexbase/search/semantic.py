@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 from pgvector.sqlalchemy import VECTOR
-from sqlalchemy import ColumnElement, Float, bindparam, cast, literal, select, text
+from sqlalchemy import ColumnElement, Float, bindparam, cast, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from lexbase.core.principal import Principal
@@ -63,24 +63,31 @@ async def postgres_candidates(
     vector: NDArray[np.float32],
     model: str,
     scope: ColumnElement[bool],
-    documents: ColumnElement[bool],
+    documents: ColumnElement[bool] | None,
     depth: int,
 ) -> Ranked:
+    """`documents` (document-level filters) is None when there are none: no join then."""
     dimensions = int(vector.shape[0])
     column = cast(Chunk.embedding, VECTOR(dimensions))
     distance = column.op("<=>", return_type=Float)(
         bindparam("query_vector", vector, type_=VECTOR(dimensions))
     )
-    await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-    await session.execute(text(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, depth)}"))
+    # Both settings for this transaction only, in one round trip.
+    await session.execute(
+        select(
+            func.set_config("hnsw.iterative_scan", "relaxed_order", True),
+            func.set_config("hnsw.ef_search", str(max(EF_SEARCH, depth)), True),
+        )
+    )
     statement = (
         select(Chunk.pk, distance.label("distance"))
-        .join(Document, Document.id == Chunk.document_id)
         # A literal, so the planner can match the partial index's predicate.
-        .where(Chunk.embedding_model == literal(model, literal_execute=True), scope, documents)
+        .where(Chunk.embedding_model == literal(model, literal_execute=True), scope)
         .order_by(distance)
         .limit(depth)
     )
+    if documents is not None:
+        statement = statement.join(Document, Document.id == Chunk.document_id).where(documents)
     rows = (await session.execute(statement)).all()
     ranked = [(int(pk), 1.0 - float(d)) for pk, d in rows]
     # relaxed_order may return neighbours slightly out of order.

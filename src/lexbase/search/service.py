@@ -9,18 +9,24 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lexbase.core.config import Settings
+from lexbase.core.db import transaction
 from lexbase.core.principal import Principal
 from lexbase.documents.models import Chunk, Document, DocumentCitation, DocumentProfile
 from lexbase.providers.embedders import embedder_spec, get_embedder
 from lexbase.search.deps import SearchState
-from lexbase.search.filters import chunk_clause, document_clause, has_document_filters
+from lexbase.search.filters import (
+    chunk_clause,
+    chunk_keys_in,
+    document_clause,
+    has_document_filters,
+)
 from lexbase.search.focus import (
     MAX_FOCUS_DOCUMENTS,
     QueryParts,
@@ -65,13 +71,96 @@ def fuse(lists: Sequence[tuple[float, Ranked]], k: int) -> Ranked:
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
+Read = Callable[[AsyncSession], Awaitable[Ranked]]
+
+
+async def _citing_chunks(
+    session: AsyncSession,
+    citations: Sequence[CitationQuery],
+    scope: object,
+    documents: object,
+    depth: int,
+) -> Ranked:
+    """Chunks containing one of the cited authorities, most citations first."""
+    hits = func.count(DocumentCitation.id).label("hits")
+    statement = (
+        select(Chunk.pk, hits)
+        .join(Document, Document.id == Chunk.document_id)
+        .join(
+            DocumentCitation,
+            and_(
+                DocumentCitation.document_id == Chunk.document_id,
+                DocumentCitation.start < Chunk.end,
+                DocumentCitation.end > Chunk.start,
+            ),
+        )
+        .where(
+            DocumentCitation.organization_id == Chunk.organization_id,
+            citation_clause(tuple(citations), [c.normalized for c in citations]),
+            scope,  # type: ignore[arg-type]
+            documents,  # type: ignore[arg-type]
+        )
+        .group_by(Chunk.pk)
+        .order_by(hits.desc(), Chunk.pk)
+        .limit(depth)
+    )
+    rows = await session.execute(statement)
+    return [(int(pk), float(count)) for pk, count in rows]
+
+
+async def _facets(session: AsyncSession, ranked: Ranked) -> dict[str, dict[str, int]]:
+    """Counts of distinct documents in the match set by type, court and year."""
+    facets: dict[str, dict[str, int]] = {"document_type": {}, "court": {}, "year": {}}
+    if not ranked:
+        return facets
+    pks = [pk for pk, _ in ranked]
+    dialect = session.get_bind().dialect.name
+    statement = (
+        select(Document.id, Document.document_type, Document.court, Document.document_date)
+        .join(Chunk, Chunk.document_id == Document.id)
+        .where(chunk_keys_in(pks, dialect))
+        .distinct()
+    )
+    rows = (await session.execute(statement)).all()
+    counters: dict[str, Counter[str]] = {name: Counter() for name in facets}
+    for _, document_type, court, document_date in rows:
+        counters["document_type"][document_type or "unknown"] += 1
+        if court:
+            counters["court"][court] += 1
+        if document_date:
+            counters["year"][str(document_date.year)] += 1
+    return {name: dict(counter.most_common()) for name, counter in counters.items()}
+
+
 class SearchService:
-    def __init__(self, session: AsyncSession, settings: Settings, state: SearchState) -> None:
+    """`readers` lends sessions for reads that run alongside the request's own (each its own
+    connection, and on SQLite its own thread): the retrievers, and the facets beside the
+    page, wait for the database at the same time instead of one after the other."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        state: SearchState,
+        readers: async_sessionmaker[AsyncSession],
+    ) -> None:
         self.session = session
         self.settings = settings
         self.vectors = state.vectors
         self.terms = state.terms
+        self.readers = readers
         self.weights = FusionWeights.from_settings(settings)
+
+    async def _together(self, reads: Sequence[Read]) -> list[Ranked]:
+        if len(reads) < 2:
+            return [await read(self.session) for read in reads]
+
+        async def aside(read: Read) -> Ranked:
+            async with transaction(self.readers) as session:
+                return await read(session)
+
+        first, *rest = reads
+        return list(await asyncio.gather(first(self.session), *(aside(r) for r in rest)))
 
     async def search(self, principal: Principal, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
@@ -85,9 +174,7 @@ class SearchService:
         if not ranked:
             focus = None
             ranked = await self.ranked(principal, request, query)
-        page = ranked[request.offset : request.offset + request.limit]
-        results = await self._results(principal, request, query, page)
-        facets = await self._facets(ranked) if request.facets else None
+        results, facets = await self._page(principal, request, query, ranked)
         return SearchResponse(
             results=results,
             total=len(ranked),
@@ -134,84 +221,89 @@ class SearchService:
         depth = min(MAX_DEPTH, max(MIN_DEPTH, 3 * (request.offset + request.limit)))
         scope = chunk_clause(principal, request.filters)
         documents = document_clause(request.filters)
-        lists: list[tuple[float, Ranked]] = []
+        reads: list[tuple[float, Read]] = []
         if request.mode in ("keyword", "hybrid"):
-            keyword = await keyword_candidates(
-                self.session,
-                await self._keyword_query(principal, request, query),
-                principal.organization_id,
-                scope,
-                documents if has_document_filters(request.filters) else None,
-                depth,
-                request.filters.document_ids,
-            )
-            lists.append((self.weights.keyword, keyword))
+
+            async def keyword(session: AsyncSession) -> Ranked:
+                return await keyword_candidates(
+                    session,
+                    await self._keyword_query(session, principal, request, query),
+                    principal.organization_id,
+                    scope,
+                    documents if has_document_filters(request.filters) else None,
+                    depth,
+                    request.filters.document_ids,
+                )
+
+            reads.append((self.weights.keyword, keyword))
         if request.mode in ("semantic", "hybrid"):
-            lists.append(
-                (self.weights.semantic, await self._semantic(principal, request, query, depth))
-            )
+
+            async def semantic(session: AsyncSession) -> Ranked:
+                return await self._semantic(session, principal, request, query, depth)
+
+            reads.append((self.weights.semantic, semantic))
         if query.citations and request.mode != "semantic":
-            cited = await self._citing_chunks(query.citations, scope, documents, depth)
-            lists.append((self.weights.citation, cited))
+
+            async def cited(session: AsyncSession) -> Ranked:
+                return await _citing_chunks(session, query.citations, scope, documents, depth)
+
+            reads.append((self.weights.citation, cited))
+        found = await self._together([read for _, read in reads])
+        lists = [(weight, ranked) for (weight, _), ranked in zip(reads, found, strict=True)]
         if len(lists) == 1:
             return lists[0][1]  # one retriever: keep its own scores
         return fuse(lists, self.weights.k)
 
     async def _keyword_query(
-        self, principal: Principal, request: SearchRequest, query: ParsedQuery
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        request: SearchRequest,
+        query: ParsedQuery,
     ) -> ParsedQuery:
         """The words worth scoring (search/terms.py); all of them within chosen documents,
         whose matches are few enough to rank every word."""
         if request.filters.document_ids is not None:
             return query
-        return await self.terms.keyword_query(self.session, principal.organization_id, query)
+        return await self.terms.keyword_query(session, principal.organization_id, query)
 
     async def _semantic(
-        self, principal: Principal, request: SearchRequest, query: ParsedQuery, depth: int
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        request: SearchRequest,
+        query: ParsedQuery,
+        depth: int,
     ) -> Ranked:
         embedder = await asyncio.to_thread(get_embedder, embedder_spec(self.settings))
         vector = await asyncio.to_thread(embedder.embed_query, query.text)
-        if self.session.get_bind().dialect.name == "postgresql":
+        if session.get_bind().dialect.name == "postgresql":
             return await postgres_candidates(
-                self.session,
+                session,
                 vector,
                 embedder.name,
                 chunk_clause(principal, request.filters),
-                document_clause(request.filters),
+                document_clause(request.filters) if has_document_filters(request.filters) else None,
                 depth,
             )
         return await self.vectors.candidates(
-            self.session, principal, vector, embedder.name, request.filters, depth
+            session, principal, vector, embedder.name, request.filters, depth
         )
 
-    async def _citing_chunks(
-        self, citations: Sequence[CitationQuery], scope: object, documents: object, depth: int
-    ) -> Ranked:
-        """Chunks containing one of the cited authorities, most citations first."""
-        hits = func.count(DocumentCitation.id).label("hits")
-        statement = (
-            select(Chunk.pk, hits)
-            .join(Document, Document.id == Chunk.document_id)
-            .join(
-                DocumentCitation,
-                and_(
-                    DocumentCitation.document_id == Chunk.document_id,
-                    DocumentCitation.start < Chunk.end,
-                    DocumentCitation.end > Chunk.start,
-                ),
-            )
-            .where(
-                DocumentCitation.organization_id == Chunk.organization_id,
-                citation_clause(tuple(citations), [c.normalized for c in citations]),
-                scope,  # type: ignore[arg-type]
-                documents,  # type: ignore[arg-type]
-            )
-            .group_by(Chunk.pk)
-            .order_by(hits.desc(), Chunk.pk)
-            .limit(depth)
-        )
-        rows = await self.session.execute(statement)
-        return [(int(pk), float(count)) for pk, count in rows]
+    async def _page(
+        self, principal: Principal, request: SearchRequest, query: ParsedQuery, ranked: Ranked
+    ) -> tuple[list[SearchResult], dict[str, dict[str, int]] | None]:
+        """The requested page of results and, alongside it when asked for, the facets."""
+        page = ranked[request.offset : request.offset + request.limit]
+        results = self._results(principal, request, query, page)
+        if not request.facets:
+            return await results, None
+
+        async def facets() -> dict[str, dict[str, int]]:
+            async with transaction(self.readers) as session:
+                return await _facets(session, ranked)
+
+        return await asyncio.gather(results, facets())
 
     async def _results(
         self,
@@ -244,7 +336,7 @@ class SearchService:
             )
             .join(Document, Document.id == Chunk.document_id)
             .where(
-                Chunk.pk.in_([pk for pk, _ in page]),
+                chunk_keys_in([pk for pk, _ in page], self.session.get_bind().dialect.name),
                 chunk_clause(principal, request.filters),
                 document_clause(request.filters),
             )
@@ -297,25 +389,3 @@ class SearchService:
                 )
             )
         return results
-
-    async def _facets(self, ranked: Ranked) -> dict[str, dict[str, int]]:
-        """Counts of distinct documents in the match set by type, court and year."""
-        facets: dict[str, dict[str, int]] = {"document_type": {}, "court": {}, "year": {}}
-        if not ranked:
-            return facets
-        pks = [pk for pk, _ in ranked]
-        statement = (
-            select(Document.id, Document.document_type, Document.court, Document.document_date)
-            .join(Chunk, Chunk.document_id == Document.id)
-            .where(Chunk.pk.in_(pks))
-            .distinct()
-        )
-        rows = (await self.session.execute(statement)).all()
-        counters: dict[str, Counter[str]] = {name: Counter() for name in facets}
-        for _, document_type, court, document_date in rows:
-            counters["document_type"][document_type or "unknown"] += 1
-            if court:
-                counters["court"][court] += 1
-            if document_date:
-                counters["year"][str(document_date.year)] += 1
-        return {name: dict(counter.most_common()) for name, counter in counters.items()}
