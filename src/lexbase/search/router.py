@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from lexbase.auth.deps import Reader
-from lexbase.core.deps import ReadSessionDep, ResourcesDep, SessionDep, SettingsDep
+from lexbase.core.deps import ResourcesDep, SessionDep, SettingsDep
 from lexbase.search.deps import SearchStateDep
 from lexbase.search.lookup import cited_by, suggest
 from lexbase.search.schemas import (
@@ -25,13 +25,12 @@ router = APIRouter(tags=["search"])
 async def search(
     body: SearchRequest,
     principal: Reader,
-    session: ReadSessionDep,
+    resources: ResourcesDep,
     settings: SettingsDep,
     state: SearchStateDep,
-    resources: ResourcesDep,
 ) -> SearchResponse:
-    service = SearchService(session, settings, state, readers=resources.sessionmaker)
-    return await service.search(principal, body)
+    # No request-wide session: the service opens a short read-only one per query it runs.
+    return await SearchService(resources.sessionmaker, settings, state).search(principal, body)
 
 
 @router.get("/search/suggest", response_model=SuggestResponse)

@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -71,7 +72,7 @@ def fuse(lists: Sequence[tuple[float, Ranked]], k: int) -> Ranked:
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
-Read = Callable[[AsyncSession], Awaitable[Ranked]]
+T = TypeVar("T")
 
 
 async def _citing_chunks(
@@ -133,34 +134,23 @@ async def _facets(session: AsyncSession, ranked: Ranked) -> dict[str, dict[str, 
 
 
 class SearchService:
-    """`readers` lends sessions for reads that run alongside the request's own (each its own
-    connection, and on SQLite its own thread): the retrievers, and the facets beside the
-    page, wait for the database at the same time instead of one after the other."""
+    """Each read runs in its own short read-only session from `readers`, so the retrievers,
+    and the facets beside the page, wait for the database at the same time (each on its own
+    connection; on SQLite, its own thread) instead of one after the other. No read holds a
+    connection while it waits for another, so concurrent searches cannot starve the pool."""
 
     def __init__(
-        self,
-        session: AsyncSession,
-        settings: Settings,
-        state: SearchState,
-        readers: async_sessionmaker[AsyncSession],
+        self, readers: async_sessionmaker[AsyncSession], settings: Settings, state: SearchState
     ) -> None:
-        self.session = session
+        self.readers = readers
         self.settings = settings
         self.vectors = state.vectors
         self.terms = state.terms
-        self.readers = readers
         self.weights = FusionWeights.from_settings(settings)
 
-    async def _together(self, reads: Sequence[Read]) -> list[Ranked]:
-        if len(reads) < 2:
-            return [await read(self.session) for read in reads]
-
-        async def aside(read: Read) -> Ranked:
-            async with transaction(self.readers) as session:
-                return await read(session)
-
-        first, *rest = reads
-        return list(await asyncio.gather(first(self.session), *(aside(r) for r in rest)))
+    async def _read(self, read: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        async with transaction(self.readers) as session:
+            return await read(session)
 
     async def search(self, principal: Principal, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
@@ -200,13 +190,18 @@ class SearchService:
         parts = split_reference(request.query)
         if parts is None:
             return None
-        candidates = await profile_candidates(
-            self.session,
-            parts.reference,
-            chunk_clause(principal, request.filters, DocumentProfile),
-            document_clause(request.filters),
-            MAX_FOCUS_DOCUMENTS + 1,
-        )
+        reference = parts.reference
+
+        async def profiles(session: AsyncSession) -> list[tuple[str, float]]:
+            return await profile_candidates(
+                session,
+                reference,
+                chunk_clause(principal, request.filters, DocumentProfile),
+                document_clause(request.filters),
+                MAX_FOCUS_DOCUMENTS + 1,
+            )
+
+        candidates = await self._read(profiles)
         documents = focused_documents(candidates)
         if not documents:
             return None
@@ -221,7 +216,7 @@ class SearchService:
         depth = min(MAX_DEPTH, max(MIN_DEPTH, 3 * (request.offset + request.limit)))
         scope = chunk_clause(principal, request.filters)
         documents = document_clause(request.filters)
-        reads: list[tuple[float, Read]] = []
+        reads: list[tuple[float, Callable[[AsyncSession], Awaitable[Ranked]]]] = []
         if request.mode in ("keyword", "hybrid"):
 
             async def keyword(session: AsyncSession) -> Ranked:
@@ -248,7 +243,7 @@ class SearchService:
                 return await _citing_chunks(session, query.citations, scope, documents, depth)
 
             reads.append((self.weights.citation, cited))
-        found = await self._together([read for _, read in reads])
+        found = await asyncio.gather(*(self._read(read) for _, read in reads))
         lists = [(weight, ranked) for (weight, _), ranked in zip(reads, found, strict=True)]
         if len(lists) == 1:
             return lists[0][1]  # one retriever: keep its own scores
@@ -295,18 +290,20 @@ class SearchService:
     ) -> tuple[list[SearchResult], dict[str, dict[str, int]] | None]:
         """The requested page of results and, alongside it when asked for, the facets."""
         page = ranked[request.offset : request.offset + request.limit]
-        results = self._results(principal, request, query, page)
+
+        async def results(session: AsyncSession) -> list[SearchResult]:
+            return await self._results(session, principal, request, query, page)
+
+        async def facets(session: AsyncSession) -> dict[str, dict[str, int]]:
+            return await _facets(session, ranked)
+
         if not request.facets:
-            return await results, None
-
-        async def facets() -> dict[str, dict[str, int]]:
-            async with transaction(self.readers) as session:
-                return await _facets(session, ranked)
-
-        return await asyncio.gather(results, facets())
+            return await self._read(results), None
+        return await asyncio.gather(self._read(results), self._read(facets))
 
     async def _results(
         self,
+        session: AsyncSession,
         principal: Principal,
         request: SearchRequest,
         query: ParsedQuery,
@@ -336,12 +333,12 @@ class SearchService:
             )
             .join(Document, Document.id == Chunk.document_id)
             .where(
-                chunk_keys_in([pk for pk, _ in page], self.session.get_bind().dialect.name),
+                chunk_keys_in([pk for pk, _ in page], session.get_bind().dialect.name),
                 chunk_clause(principal, request.filters),
                 document_clause(request.filters),
             )
         )
-        rows = {row[0]: row for row in await self.session.execute(statement)}
+        rows = {row[0]: row for row in await session.execute(statement)}
         words, phrases = query.highlight_words(), query.phrases
         results = []
         for pk, score in page:
