@@ -17,6 +17,7 @@ left out, never what a caller may see.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -89,8 +90,10 @@ class TermStatistics:
         if term is None:
             count = await organization_rows(session, organization_id)
         else:
-            # A word past both limits is left out however common it is: no need to count on.
-            cap = max(self.policy.budget, int(self.policy.common_share * self._total(key))) + 1
+            # Counting past the smaller limit decides nothing more: a word beyond it is left
+            # out by that limit whatever its exact count (unless it is the rarest word).
+            share = math.ceil(self.policy.common_share * self._total(key))
+            cap = min(self.policy.budget, share) + 1
             count = await term_rows(session, organization_id, term, cap)
         self._counts[key] = (now + CACHE_SECONDS, count)
         self._counts.move_to_end(key)
