@@ -207,7 +207,7 @@ async def measure(settings: Settings, organization_id: str, count: int) -> None:
     resources = open_resources(settings)
     state = SearchState.create(settings)
     embedder = get_embedder(embedder_spec(settings))
-    service = SearchService(resources.sessionmaker, settings, state)
+    service = SearchService(resources.statement_reads, settings, state)
     try:
         # The first hybrid pass sees every question's words for the first time (their counts
         # are taken then, search/terms.py); the second is the steady state.

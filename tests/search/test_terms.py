@@ -22,22 +22,22 @@ from lexbase.search.terms import TermPolicy, TermStatistics, choose_terms
 from tests.conftest import SettingsFactory
 from tests.factories import chunk_row, document_row
 
-POLICY = TermPolicy(budget=100, common_share=0.3)
+POLICY = TermPolicy(budget=100, budget_share=0.2)
 
 
 @pytest.mark.parametrize(
     ("counts", "total", "expected"),
     [
-        # Words in more than 30% of the rows are left out; the query's order is kept.
+        # Rarest first while the rows stay within 100; the query's order is kept.
         ({"party": 400, "assign": 20, "consent": 10}, 1000, ("assign", "consent")),
-        # The budget (100 rows) takes the rarest words first and skips what does not fit.
         ({"notice": 90, "assign": 20, "consent": 10}, 1000, ("assign", "consent")),
         ({"notice": 60, "assign": 50, "consent": 40}, 1000, ("assign", "consent")),
         ({"notice": 30, "assign": 80, "consent": 40}, 1000, ("notice", "consent")),
         # The rarest word is always kept, however common.
         ({"party": 900, "agreement": 950}, 1000, ("party",)),
-        # A collection within the budget is never cut by it, only by the common share.
-        ({"notice": 25, "assign": 20, "party": 31}, 100, ("notice", "assign")),
+        # A smaller organization: at most 20% of its chunks (20 of 100).
+        ({"notice": 12, "assign": 8, "party": 31}, 100, ("notice", "assign")),
+        ({"notice": 13, "assign": 8, "party": 31}, 100, ("assign",)),
     ],
 )
 def test_choose_terms(counts: dict[str, int], total: int, expected: tuple[str, ...]) -> None:

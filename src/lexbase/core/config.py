@@ -98,9 +98,9 @@ class Settings(BaseSettings):
     search_citation_weight: float = Field(default=2.0, ge=0, le=100)
     search_rrf_k: int = Field(default=60, ge=1, le=1000)
     # Which words the keyword stage scores (search/terms.py): rarest first while the rows
-    # they match stay within the budget; words in more than the share of chunks left out.
+    # they match stay within the budget and the share of the organization's chunks.
     search_keyword_budget: int = Field(default=20_000, ge=100, le=10_000_000)
-    search_common_word_share: float = Field(default=0.3, gt=0, le=1)
+    search_keyword_budget_share: float = Field(default=0.2, gt=0, le=1)
 
     # Blob storage: "local" keeps files under data_dir; "s3" uses any S3-compatible bucket.
     blob_backend: Literal["local", "s3"] = "local"

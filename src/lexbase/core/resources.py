@@ -27,6 +27,8 @@ class Resources:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     write_sessionmaker: async_sessionmaker[AsyncSession]
+    # Reads of one statement each, or of several that need no shared snapshot (search).
+    statement_reads: async_sessionmaker[AsyncSession]
     blobs: BlobStore
     redis: Redis | None
     rate_limit_storage: Storage
@@ -62,6 +64,7 @@ def open_resources(settings: Settings) -> Resources:
         engine=engine,
         sessionmaker=create_sessionmaker(engine),
         write_sessionmaker=create_sessionmaker(engine, write=True),
+        statement_reads=create_sessionmaker(engine, autocommit=True),
         blobs=open_blob_store(settings),
         redis=redis,
         rate_limit_storage=create_storage(settings),

@@ -110,7 +110,7 @@ async def run_eval(
                 )
                 if name in by_name
             }
-        service = SearchService(resources.sessionmaker, settings, state)
+        service = SearchService(resources.statement_reads, settings, state)
         for number, test in enumerate(queries, start=1):
             request = SearchRequest(
                 query=test["query"][:2000], mode=mode, limit=depth, highlight=False, facets=False

@@ -30,7 +30,7 @@ async def search(
     state: SearchStateDep,
 ) -> SearchResponse:
     # No request-wide session: the service opens a short read-only one per query it runs.
-    return await SearchService(resources.sessionmaker, settings, state).search(principal, body)
+    return await SearchService(resources.statement_reads, settings, state).search(principal, body)
 
 
 @router.get("/search/suggest", response_model=SuggestResponse)

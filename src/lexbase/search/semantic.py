@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 from pgvector.sqlalchemy import VECTOR
-from sqlalchemy import ColumnElement, Float, bindparam, cast, func, literal, select, text
+from sqlalchemy import ColumnElement, Float, bindparam, cast, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from lexbase.core.principal import Principal
@@ -31,8 +31,6 @@ from lexbase.search.keyword import Ranked
 from lexbase.search.keyword_index import REVISION_SQL
 from lexbase.search.schemas import SearchFilters
 
-# HNSW candidate list: at least the number of rows asked for, and enough for good recall.
-EF_SEARCH = 200
 VECTOR_INDEX_PREFIX = "ix_chunks_embedding_"
 
 
@@ -72,13 +70,8 @@ async def postgres_candidates(
     distance = column.op("<=>", return_type=Float)(
         bindparam("query_vector", vector, type_=VECTOR(dimensions))
     )
-    # Both settings for this transaction only, in one round trip.
-    await session.execute(
-        select(
-            func.set_config("hnsw.iterative_scan", "relaxed_order", True),
-            func.set_config("hnsw.ef_search", str(max(EF_SEARCH, depth)), True),
-        )
-    )
+    # hnsw.iterative_scan and hnsw.ef_search come with every connection (core/db.py): with
+    # iterative scans the index returns as many rows as asked for, past any it rejects.
     statement = (
         select(Chunk.pk, distance.label("distance"))
         # A literal, so the planner can match the partial index's predicate.

@@ -134,10 +134,10 @@ async def _facets(session: AsyncSession, ranked: Ranked) -> dict[str, dict[str, 
 
 
 class SearchService:
-    """Each read runs in its own short read-only session from `readers`, so the retrievers,
-    and the facets beside the page, wait for the database at the same time (each on its own
-    connection; on SQLite, its own thread) instead of one after the other. No read holds a
-    connection while it waits for another, so concurrent searches cannot starve the pool."""
+    """Each read runs in its own short read-only session from `readers`, so the retrievers
+    wait for the database at the same time (each on its own connection; on SQLite, its own
+    thread) instead of one after the other. No read holds a connection while it waits for
+    another, so concurrent searches cannot starve the pool."""
 
     def __init__(
         self, readers: async_sessionmaker[AsyncSession], settings: Settings, state: SearchState
@@ -288,18 +288,18 @@ class SearchService:
     async def _page(
         self, principal: Principal, request: SearchRequest, query: ParsedQuery, ranked: Ranked
     ) -> tuple[list[SearchResult], dict[str, dict[str, int]] | None]:
-        """The requested page of results and, alongside it when asked for, the facets."""
+        """The requested page of results and, when asked for, the facets."""
         page = ranked[request.offset : request.offset + request.limit]
 
-        async def results(session: AsyncSession) -> list[SearchResult]:
-            return await self._results(session, principal, request, query, page)
+        async def read(
+            session: AsyncSession,
+        ) -> tuple[list[SearchResult], dict[str, dict[str, int]] | None]:
+            results = await self._results(session, principal, request, query, page)
+            return results, await _facets(session, ranked) if request.facets else None
 
-        async def facets(session: AsyncSession) -> dict[str, dict[str, int]]:
-            return await _facets(session, ranked)
-
-        if not request.facets:
-            return await self._read(results), None
-        return await asyncio.gather(self._read(results), self._read(facets))
+        # One session for both: two quick statements cost less than a second connection
+        # checkout (on PostgreSQL its liveness check alone is three round trips).
+        return await self._read(read)
 
     async def _results(
         self,

@@ -7,10 +7,10 @@ party assigns the contract?") matches most of a large firm's chunks through word
 "party" or "contract", which say little about which clause is meant: bm25 gives a word found
 in half the rows no weight at all, and one in 30% of them less than a fifth of a rare word's.
 
-So words are taken rarest first. A word in more than `common_share` of the organization's
-chunks is left out, and further words only while the rows they add stay within `budget`; the
-rarest word is always kept and quoted phrases are never touched. The counts come from the
-index itself (capped, so a very common word costs no more to count than the budget) and are
+So words are taken rarest first, while the rows they match (summed over the words) stay
+within `budget_share` of the organization's chunks and at most `budget` rows; the rarest word
+is always kept and quoted phrases are never touched. The counts come from the index itself
+(capped at the limit, so a very common word costs no more to count than the limit) and are
 cached per organization for a few minutes: a stale count only changes which common words are
 left out, never what a caller may see.
 """
@@ -35,25 +35,28 @@ CACHE_ENTRIES = 100_000
 
 @dataclass(frozen=True)
 class TermPolicy:
-    budget: int  # rows the chosen words may match, summed over the words
-    common_share: float  # words in more of the organization's chunks than this are left out
+    budget: int  # the most rows the chosen words may match, summed over the words
+    budget_share: float  # ... and at most this share of the organization's chunks
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TermPolicy:
-        return cls(settings.search_keyword_budget, settings.search_common_word_share)
+        return cls(settings.search_keyword_budget, settings.search_keyword_budget_share)
+
+    def limit(self, total: int) -> int:
+        """The rows the words may match in an organization of `total` chunks."""
+        return min(self.budget, math.ceil(self.budget_share * total))
 
 
 def choose_terms(
     terms: Sequence[str], counts: dict[str, int], total: int, policy: TermPolicy
 ) -> tuple[str, ...]:
-    """The words to score, in the query's order: rarest first while within the budget."""
+    """The words to score, in the query's order: rarest first while within the limit."""
+    limit = policy.limit(total)
     chosen: set[str] = set()
     spent = 0
     for term in sorted(terms, key=lambda t: counts[t]):  # stable: ties keep query order
         rows = counts[term]
-        if chosen and rows > policy.common_share * total:
-            continue
-        if chosen and total > policy.budget and spent + rows > policy.budget:
+        if chosen and spent + rows > limit:
             continue
         chosen.add(term)
         spent += rows
@@ -90,10 +93,9 @@ class TermStatistics:
         if term is None:
             count = await organization_rows(session, organization_id)
         else:
-            # Counting past the smaller limit decides nothing more: a word beyond it is left
-            # out by that limit whatever its exact count (unless it is the rarest word).
-            share = math.ceil(self.policy.common_share * self._total(key))
-            cap = min(self.policy.budget, share) + 1
+            # Counting past the limit decides nothing more: a word beyond it is left out
+            # whatever its exact count (unless it is the rarest word).
+            cap = self.policy.limit(self._total(key)) + 1
             count = await term_rows(session, organization_id, term, cap)
         self._counts[key] = (now + CACHE_SECONDS, count)
         self._counts.move_to_end(key)
