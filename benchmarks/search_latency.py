@@ -48,6 +48,7 @@ from lexbase.ingest.embedding import passage_text
 from lexbase.ingest.pipeline import CHUNK_MAX_CHARS, CHUNK_MIN_CHARS, CHUNK_TARGET_CHARS
 from lexbase.providers.embedders import embedder_spec, get_embedder, prepare_embedder
 from lexbase.search.deps import SearchState
+from lexbase.search.keyword import ensure_organization_index
 from lexbase.search.schemas import SearchFilters, SearchRequest
 from lexbase.search.semantic import ensure_vector_index, postgres_candidates
 from lexbase.search.service import SearchService
@@ -182,6 +183,12 @@ async def build(settings: Settings, total: int, orgs: int) -> list[str]:
             sys.stdout.write(f"\rloaded {done}/{total} chunks")
             sys.stdout.flush()
         print(f"\nloaded in {time.perf_counter() - started:.1f}s")
+        started = time.perf_counter()
+        async with transaction(resources.write_sessionmaker) as session:
+            for organization in organization_ids:  # SQLite: each firm's keyword index
+                await ensure_organization_index(session, organization)
+        if settings.is_sqlite:
+            print(f"keyword indexes built in {time.perf_counter() - started:.1f}s")
         started = time.perf_counter()
         await ensure_vector_index(resources.engine, embedder.name, embedder.dimensions)
         if not settings.is_sqlite:

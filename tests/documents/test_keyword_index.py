@@ -6,6 +6,7 @@ import httpx
 from sqlalchemy import text
 
 from lexbase.core.db import create_engine
+from lexbase.search.keyword_index import chunk_index
 from tests.conftest import SettingsFactory
 from tests.documents.helpers import upload, wait_done
 from tests.factories import Tenant
@@ -18,7 +19,9 @@ MEMO = (
 )
 
 
-async def matching_chunks(make_settings: SettingsFactory, query: str) -> list[str]:
+async def matching_chunks(
+    make_settings: SettingsFactory, organization_id: str, query: str
+) -> list[str]:
     engine = create_engine(make_settings())
     try:
         async with engine.connect() as conn:
@@ -28,16 +31,11 @@ async def matching_chunks(make_settings: SettingsFactory, query: str) -> list[st
                     {"q": query},
                 )
             else:
-                await conn.execute(
-                    text("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)")
-                )
-                rows = await conn.execute(
-                    text(
-                        "SELECT c.id FROM chunks_fts JOIN chunks c ON c.pk = chunks_fts.rowid "
-                        "WHERE chunks_fts MATCH :q"
-                    ),
-                    {"q": query},
-                )
+                index = chunk_index(organization_id)  # the firm's own index (a checked name)
+                check = f"INSERT INTO {index}({index}, rank) VALUES ('integrity-check', 1)"  # noqa: S608
+                await conn.execute(text(check))
+                hits = f"SELECT c.id FROM {index} JOIN chunks c ON c.pk = {index}.rowid WHERE {index} MATCH :q"  # noqa: S608, E501
+                rows = await conn.execute(text(hits), {"q": query})
             return sorted(row[0] for row in rows)
     finally:
         await engine.dispose()
@@ -54,19 +52,18 @@ async def test_index_follows_the_chunks(
     by_id = {c["id"]: c["text"] for c in chunks["items"]}
 
     # Stemming: "indemnifies" finds "indemnify"/"Indemnification".
-    hits = await matching_chunks(make_settings, "indemnifies")
+    hits = await matching_chunks(make_settings, tenant.organization_id, "indemnifies")
     assert hits
     assert all("ndemnif" in by_id[h] for h in hits)
-    terminate = await matching_chunks(make_settings, "terminate")
+    terminate = await matching_chunks(make_settings, tenant.organization_id, "terminate")
     assert [by_id[h] for h in terminate] == [t for t in by_id.values() if "terminate" in t]
 
     await client.post(f"/api/v1/documents/{document_id}/reprocess", headers=headers)
     await wait_done(client, headers, document_id)
     after = (await client.get(f"/api/v1/documents/{document_id}/chunks", headers=headers)).json()
-    assert len(await matching_chunks(make_settings, "terminate")) == len(terminate)
-    assert set(await matching_chunks(make_settings, "terminate")) <= {
-        c["id"] for c in after["items"]
-    }
+    again = await matching_chunks(make_settings, tenant.organization_id, "terminate")
+    assert len(again) == len(terminate)
+    assert set(again) <= {c["id"] for c in after["items"]}
 
     await client.delete(f"/api/v1/documents/{document_id}", headers=headers)
-    assert await matching_chunks(make_settings, "terminate") == []
+    assert await matching_chunks(make_settings, tenant.organization_id, "terminate") == []

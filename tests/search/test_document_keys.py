@@ -31,6 +31,7 @@ async def test_interleaved_chunks_of_other_documents_never_count(
     try:
         async with transaction(resources.write_sessionmaker) as session:
             await session.execute(insert(Organization), [{"id": firm, "name": "Firm"}])
+            await keyword.ensure_organization_index(session, firm)
             chosen, other, absent = document_row(firm), document_row(firm), document_row(firm)
             await session.execute(insert(Document), [chosen, other, absent])
             rows = []

@@ -42,6 +42,8 @@ async def _seed(settings_factory: SettingsFactory, hidden: int) -> tuple[Princip
                 insert(Organization),
                 [{"id": organization, "name": "Firm"}, {"id": other, "name": "Other firm"}],
             )
+            for firm in (organization, other):  # as the first stored document would
+                await keyword.ensure_organization_index(session, firm)
             await session.execute(
                 insert(Matter),
                 [

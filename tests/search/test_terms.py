@@ -54,6 +54,8 @@ async def _seed(make_settings: SettingsFactory) -> Principal:
             await session.execute(
                 insert(Organization), [{"id": firm, "name": "Firm"}, {"id": other, "name": "B"}]
             )
+            for organization in (firm, other):  # as the first stored document would
+                await keyword.ensure_organization_index(session, organization)
             ours, theirs = document_row(firm), document_row(other)
             await session.execute(insert(Document), [ours, theirs])
             rows = []

@@ -17,6 +17,7 @@ from lexbase.documents.models import (
     DocumentText,
 )
 from lexbase.documents.profile import replace_title
+from lexbase.search.keyword import ensure_organization_index
 
 
 class DocumentRepository(ScopedRepository[Document]):
@@ -98,6 +99,7 @@ class DocumentContentRepository(Repository[Chunk]):
     ) -> None:
         for model in (Chunk, DocumentCitation, DocumentText, DocumentProfile):
             await self.session.execute(delete(model).where(model.document_id == document_id))
+        await ensure_organization_index(self.session, profile.organization_id)
         self.session.add(text)
         self.session.add(profile)
         self.session.add_all(chunks)

@@ -6,11 +6,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Select, column, func, literal_column, select, table
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.documents.models import Chunk, Document, DocumentProfile
-from lexbase.search.keyword_index import SCOPE_COLUMN, scope_token
+from lexbase.search.keyword_index import (
+    chunk_index,
+    organization_index_statements,
+    profile_index,
+)
 from lexbase.search.query import ParsedQuery, fts5_match, tsquery
 
 Ranked = list[tuple[int, float]]  # (chunk pk, score: higher is better), best first
@@ -25,8 +39,9 @@ async def keyword_candidates(
     depth: int,
     document_ids: Sequence[str] | None = None,
 ) -> Ranked:
-    """`scope` decides what may be returned; `organization_id` and `document_ids` (the
-    request's document filter, already part of `scope`) only narrow the index scan.
+    """`scope` decides what may be returned; `organization_id` (whose index is read) and
+    `document_ids` (the request's document filter, already part of `scope`) only narrow the
+    index scan.
     `documents` (document-level filters) is None when there are none, which spares a join
     per matching row."""
 
@@ -40,9 +55,10 @@ async def keyword_candidates(
     if session.get_bind().dialect.name == "postgresql":
         statement = _postgres(query)
         return [] if statement is None else await ranked(statement)
-    match = _sqlite_match(query, organization_id)
-    if match is None:
+    match = fts5_match(query)
+    if match is None or not await has_organization_index(session, organization_id):
         return []
+    index = chunk_index(organization_id)
     keys = None
     if document_ids is not None:
         keys = await _key_range(session, document_ids)
@@ -51,9 +67,9 @@ async def keyword_candidates(
     # First the organization's best rows straight from the index (a little deeper than asked),
     # then the scope and filters over those alone. That is exact whenever enough of them pass;
     # otherwise (few matches, or walls and filters hiding many) the whole match set is ranked.
-    found = await ranked(_sqlite(match, keys, shortlist=depth * SHORTLIST_FACTOR))
+    found = await ranked(_sqlite(index, match, keys, shortlist=depth * SHORTLIST_FACTOR))
     if len(found) < depth:
-        found = await ranked(_sqlite(match, keys, shortlist=None))
+        found = await ranked(_sqlite(index, match, keys, shortlist=None))
     return found
 
 
@@ -77,23 +93,17 @@ async def _key_range(session: AsyncSession, document_ids: Sequence[str]) -> tupl
 SHORTLIST_FACTOR = 2
 
 
-def _sqlite_match(query: ParsedQuery, organization_id: str) -> str | None:
-    words = fts5_match(query)
-    if words is None:
-        return None
-    # The query's words match the text column only; the organization's token, the scope
-    # column (keyword_index.py), restricts the rows FTS5 reads and scores to the tenant's.
-    return f'({{text}} : {words}) AND ({{{SCOPE_COLUMN}}} : "{scope_token(organization_id)}")'
-
-
-def _sqlite(match: str, keys: tuple[int, int] | None, shortlist: int | None) -> Select[int, float]:
-    fts = table("chunks_fts", column("rowid"))
+def _sqlite(
+    index: str, match: str, keys: tuple[int, int] | None, shortlist: int | None
+) -> Select[int, float]:
+    """The organization's own index (keyword_index.py), so only its rows are read and scored
+    and bm25's statistics are its own; the scope clause still decides what is returned."""
+    fts = table(index, column("rowid"))
     # bm25() is lower for better matches; negate so every retriever ranks "higher is better".
-    # Weights: the text column counts, the scope column does not.
-    bm25 = (-func.bm25(literal_column("chunks_fts"), 1.0, 0.0)).cast(Float)
+    bm25 = (-func.bm25(literal_column(index))).cast(Float)
     matches = (
         select(fts.c.rowid.label("pk"), bm25.label("score"))
-        .where(literal_column("chunks_fts").op("MATCH")(match))
+        .where(literal_column(index).op("MATCH")(match))
         .order_by(bm25.desc(), fts.c.rowid)
     )
     if keys is not None:
@@ -107,6 +117,28 @@ def _sqlite(match: str, keys: tuple[int, int] | None, shortlist: int | None) -> 
         .join(Chunk, Chunk.pk == best.c.pk)
         .order_by(best.c.score.desc(), Chunk.pk)
     )
+
+
+async def has_organization_index(session: AsyncSession, organization_id: str) -> bool:
+    """Whether the organization's SQLite keyword indexes exist (made with its first indexed
+    document; before that it has nothing to find)."""
+    found = await session.scalar(
+        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name"),
+        {"name": chunk_index(organization_id)},
+    )
+    return found is not None
+
+
+async def ensure_organization_index(session: AsyncSession, organization_id: str) -> None:
+    """Create the organization's SQLite keyword indexes unless they exist (PostgreSQL keeps
+    one tsvector column for every firm). Runs inside the writing transaction that stores the
+    organization's first chunks, so they are indexed with them."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    if await has_organization_index(session, organization_id):
+        return
+    for statement in organization_index_statements(organization_id):
+        await session.execute(text(statement))
 
 
 def _postgres(query: ParsedQuery) -> Select[int, float] | None:
@@ -124,6 +156,7 @@ def _postgres(query: ParsedQuery) -> Select[int, float] | None:
 async def profile_candidates(
     session: AsyncSession,
     query: ParsedQuery,
+    organization_id: str,
     scope: ColumnElement[bool],
     documents: ColumnElement[bool],
     depth: int,
@@ -138,15 +171,16 @@ async def profile_candidates(
         statement = select(DocumentProfile.document_id, score).where(tsv.op("@@")(ts))
     else:
         match = fts5_match(query)
-        if match is None:
+        if match is None or not await has_organization_index(session, organization_id):
             return []
-        fts = table("document_profiles_fts", column("rowid"))
-        score = (-func.bm25(literal_column("document_profiles_fts"))).cast(Float).label("score")
+        index = profile_index(organization_id)
+        fts = table(index, column("rowid"))
+        score = (-func.bm25(literal_column(index))).cast(Float).label("score")
         statement = (
             select(DocumentProfile.document_id, score)
             .select_from(fts)
             .join(DocumentProfile, DocumentProfile.pk == fts.c.rowid)
-            .where(literal_column("document_profiles_fts").op("MATCH")(match))
+            .where(literal_column(index).op("MATCH")(match))
         )
     statement = (
         statement.join(Document, Document.id == DocumentProfile.document_id)
@@ -178,11 +212,13 @@ async def term_rows(session: AsyncSession, organization_id: str, term: str, cap:
             Chunk.organization_id == organization_id, tsv.op("@@")(ts)
         )
     else:
-        match = _sqlite_match(word, organization_id)
+        if not await has_organization_index(session, organization_id):
+            return 0
+        index = chunk_index(organization_id)
         matches = (
             select(literal_column("1"))
-            .where(literal_column("chunks_fts").op("MATCH")(match))
-            .select_from(table("chunks_fts"))
+            .where(literal_column(index).op("MATCH")(fts5_match(word)))
+            .select_from(table(index))
         )
     count = await session.scalar(select(func.count()).select_from(matches.limit(cap).subquery()))
     return int(count or 0)

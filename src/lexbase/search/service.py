@@ -196,6 +196,7 @@ class SearchService:
             return await profile_candidates(
                 session,
                 reference,
+                principal.organization_id,
                 chunk_clause(principal, request.filters, DocumentProfile),
                 document_clause(request.filters),
                 MAX_FOCUS_DOCUMENTS + 1,
