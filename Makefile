@@ -13,7 +13,7 @@ TORCH_SOURCE := $(if $(wildcard /opt/wheels/torch-*.whl),--find-links /opt/wheel
 .PHONY: run install dev test test-fast lint format provision clean help
 
 help:
-	@echo "make run       install into .venv, migrate, serve (embedded mode)"
+	@echo "make run       install into .venv, migrate, prepare models, serve (embedded mode)"
 	@echo "make test      install dev deps, provision services (as root), run the whole suite"
 	@echo "make lint      ruff + mypy"
 
@@ -34,6 +34,7 @@ dev: $(DEV_STAMP)
 
 run: $(STAMP)
 	$(BIN)/lexbase migrate
+	$(BIN)/lexbase prepare-models
 	exec $(BIN)/lexbase serve
 
 # Postgres (+pgvector) and Redis come from Debian packages; the tests start their own instances.

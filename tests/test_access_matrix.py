@@ -7,6 +7,7 @@ fails `test_every_route_is_classified` until its access rule is written down bel
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -86,6 +87,34 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/search/suggest"): ALL,
     ("GET", "/api/v1/citations"): ALL,
 }
+
+
+# The narrowest API-key scope each route accepts (from its permission in
+# core/permissions.py): account and key management need `admin`, never `read`.
+READ, WRITE, ADMIN_SCOPE = "read", "write", "admin"
+SCOPE_ORDER = (READ, WRITE, ADMIN_SCOPE)
+ADMIN_SCOPED = {
+    ("PATCH", "/api/v1/auth/me"),
+    ("POST", "/api/v1/auth/password"),
+    ("POST", "/api/v1/api-keys"),
+    ("DELETE", "/api/v1/api-keys/{api_key_id}"),
+    ("POST", "/api/v1/users"),
+    ("PATCH", "/api/v1/users/{user_id}"),
+    ("DELETE", "/api/v1/users/{user_id}"),
+    ("GET", "/api/v1/audit/events"),
+    ("GET", "/api/v1/audit/export"),
+    ("GET", "/api/v1/audit/verify"),
+    ("GET", "/api/v1/health/detailed"),
+}
+READ_ONLY_POSTS = {("POST", "/api/v1/search"), ("POST", "/api/v1/auth/logout")}
+
+
+def narrowest_scope(key: tuple[str, str]) -> str:
+    if key in ADMIN_SCOPED:
+        return ADMIN_SCOPE
+    if key[0] == "GET" or key in READ_ONLY_POSTS:
+        return READ
+    return WRITE
 
 
 @dataclass(frozen=True)
@@ -301,3 +330,65 @@ async def test_other_organization_gets_404(
         response = await call(client, op, resources.url(op.path), headers)
         assert response.status_code == 404, f"{op.key} → {response.status_code}: {response.text}"
         assert response.json()["error"]["code"] == "not_found"
+
+
+async def scoped_key(make_settings: SettingsFactory, tenant: Tenant, scope: str) -> dict[str, str]:
+    """A new API key of the organization's admin, limited to `scope`."""
+    settings = make_settings()
+    engine = create_engine(settings)
+    secret = new_api_key()
+    try:
+        async with transaction(create_sessionmaker(engine, write=True)) as session:
+            session.add(
+                ApiKey(
+                    user_id=tenant.admin.id,
+                    organization_id=tenant.organization_id,
+                    name=f"{scope} key",
+                    prefix=secret[:12],
+                    key_hash=digest(secret),
+                    scopes=[scope],
+                )
+            )
+    finally:
+        await engine.dispose()
+    return {"X-API-Key": secret}
+
+
+@pytest.mark.parametrize("scope", SCOPE_ORDER)
+async def test_api_key_scopes(
+    client: httpx.AsyncClient, tenant: Tenant, make_settings: SettingsFactory, scope: str
+) -> None:
+    """An admin's key reaches exactly the routes its scope covers: 403 beyond it."""
+    resources = await seed(make_settings, tenant)
+    headers = await scoped_key(make_settings, tenant, scope)
+    for op in PROTECTED:
+        response = await call(client, op, resources.url(op.path), headers)
+        needed = narrowest_scope(op.key)
+        minting = op.key == ("POST", "/api/v1/api-keys")  # keys never mint keys
+        if SCOPE_ORDER.index(scope) >= SCOPE_ORDER.index(needed) and not minting:
+            assert response.status_code not in (401, 403), f"{scope} {op.key}: {response.text}"
+            assert response.status_code < 500, f"{scope} {op.key}: {response.text}"
+        else:
+            assert response.status_code == 403, f"{scope} {op.key} → {response.status_code}"
+            assert response.json()["error"]["code"] == "forbidden"
+
+
+async def test_websocket_admits_every_role_and_scope_and_nothing_else(
+    make_settings: SettingsFactory, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    from tests.realtime.test_websocket import live_server
+    from tests.realtime.test_websocket_access import closed_reason, open_socket
+
+    credentials = [tenant[role].access_token for role in Role]
+    for scope in SCOPE_ORDER:
+        credentials.append((await scoped_key(make_settings, tenant, scope))["X-API-Key"])
+    async with live_server(make_settings) as host:
+        for credential in credentials:
+            ws = await open_socket(host, credential)
+            await ws.close()
+        for forged in ("", "lxb_not-a-key", other_tenant.admin.access_token[:-4] + "abcd"):
+            from websockets.asyncio.client import connect
+
+            ws = await connect(f"ws://{host}/api/v1/ws")
+            await ws.send(json.dumps({"type": "auth", "token": forged}))
+            assert await closed_reason(ws) == "unauthorized"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -61,6 +62,17 @@ def test_migrate_creates_the_embedded_database(tmp_path: Path) -> None:
     assert mode == "wal"
     again = run("migrate", env={"LEXBASE_DATA_DIR": str(data_dir)}, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
+
+
+def test_prepare_models_makes_and_loads_the_embedder(tmp_path: Path) -> None:
+    # The run's shared model directory is made already (tests/conftest.py); this checks the
+    # command finds, loads and reports it, as `make run` relies on before `serve`.
+    result = run("prepare-models", env={"LEXBASE_DATA_DIR": str(tmp_path)}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    [record] = [json.loads(line) for line in result.stderr.splitlines() if "models." in line]
+    assert record["event"] == "models.prepared"
+    assert (record["embedder"], record["dimensions"]) == ("model2vec-minilm-l6-v2", 256)
+    assert record["model_dir"] == os.environ["LEXBASE_MODEL_DIR"]
 
 
 def test_bad_configuration_fails_fast_with_one_line(tmp_path: Path) -> None:
@@ -150,3 +162,16 @@ def test_admin_create_user_bootstraps_a_firm(tmp_path: Path) -> None:
     assert "at least 8" in weak.stderr
     neither = create("n@firm.test", "--full-name", "N")
     assert neither.returncode == 2
+
+    def operator(*args: str) -> subprocess.CompletedProcess[str]:
+        return run(
+            "admin", "operator", *args, "--organization-id", organization_id, env=env, cwd=tmp_path
+        )
+
+    assert "operator granted" in operator("head@firm.test").stdout
+    assert operator("para@firm.test").returncode == 1  # only admins
+    assert operator("nobody@firm.test").returncode == 1
+    with sqlite3.connect(tmp_path / "d" / "lexbase.db") as conn:
+        flags = dict(conn.execute("SELECT email, is_operator FROM users").fetchall())
+    assert flags == {"head@firm.test": 1, "para@firm.test": 0}
+    assert "operator revoked" in operator("head@firm.test", "--revoke").stdout

@@ -15,15 +15,22 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from lexbase import __version__
 from lexbase.apikeys.router import router as apikeys_router
+from lexbase.audit.reads import ReadAudit
 from lexbase.audit.router import router as audit_router
+from lexbase.auth.identity import CredentialOwners
 from lexbase.auth.router import router as auth_router
 from lexbase.core.config import Settings, load_settings
 from lexbase.core.errors import install_error_handlers
 from lexbase.core.metrics import Metrics
-from lexbase.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from lexbase.core.middleware import (
+    BodyDeadlines,
+    BodySizeLimitMiddleware,
+    RequestContextMiddleware,
+)
 from lexbase.core.processes import WorkerLost
 from lexbase.core.ratelimit import RateLimitMiddleware, RateLimitPolicy
 from lexbase.core.resources import Resources, open_resources
+from lexbase.documents.blobs import run_sweeper
 from lexbase.documents.router import router as documents_router
 from lexbase.health.router import operations_router
 from lexbase.health.router import router as health_router
@@ -31,7 +38,8 @@ from lexbase.jobs.dispatch import start_dispatcher
 from lexbase.jobs.router import router as jobs_router
 from lexbase.jobs.runner import JobRunner
 from lexbase.matters.router import router as matters_router
-from lexbase.providers.embedders import embedder_spec, get_embedder, prepare_embedder
+from lexbase.providers.embedders import embedder_spec
+from lexbase.realtime.connections import ConnectionLimits
 from lexbase.realtime.router import router as realtime_router
 from lexbase.search.deps import SearchState
 from lexbase.search.router import router as search_router
@@ -64,15 +72,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = open_resources(settings)
         app.state.resources = resources
+        app.state.credential_owners = CredentialOwners(settings, resources.sessionmaker)
         app.state.search = SearchState.create(settings)
         runner = await start_embedded_runner(resources)
         dispatcher = await start_dispatcher(resources)
-        warm = asyncio.create_task(warm_up(resources, workers=runner is not None))
+        warm = asyncio.create_task(warm_up(resources, app.state.search, workers=runner is not None))
         app.state.warm_up = warm  # done once search and the worker processes are ready
+        sweeper = asyncio.create_task(run_sweeper(resources), name="blob-sweeper")
+        app.state.read_audit = ReadAudit(
+            resources.write_sessionmaker, flush_seconds=settings.audit_reads_flush_seconds
+        )
+        app.state.read_audit.start()
         log.info("app.started", env=settings.env.value, version=__version__)
         try:
             yield
         finally:
+            sweeper.cancel()
+            await asyncio.gather(sweeper, return_exceptions=True)
+            await app.state.read_audit.close()
+            await app.state.search.embedder.close()
             await asyncio.gather(warm, return_exceptions=True)
             if dispatcher is not None:
                 await dispatcher.stop()
@@ -87,12 +105,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Multi-tenant legal document AI service.",
         lifespan=lifespan,
-        openapi_url=f"{API_PREFIX}/openapi.json",
+        openapi_url=f"{API_PREFIX}/openapi.json" if docs_enabled else None,
         docs_url=f"{API_PREFIX}/docs" if docs_enabled else None,
         redoc_url=f"{API_PREFIX}/redoc" if docs_enabled else None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.ws_connections = ConnectionLimits(
+        settings.ws_max_per_user, settings.ws_max_per_address
+    )
 
     install_error_handlers(app)
     app.include_router(health_router)
@@ -131,30 +152,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             storage=lambda: _resources(app).rate_limit_storage,
             policy=RateLimitPolicy(settings),
             trusted_proxies=settings.trusted_proxies,
+            identify=lambda scope: _credential_owners(app)(scope),
         )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        deadlines=BodyDeadlines(
+            idle_seconds=settings.request_body_idle_seconds,
+            grace_seconds=settings.request_body_grace_seconds,
+            min_bytes_per_second=settings.request_body_min_bytes_per_second,
+        ),
+    )
     app.add_middleware(
         RequestContextMiddleware, metrics=app.state.metrics, hsts=settings.is_production
     )
     return app
 
 
-async def prepare_search(resources: Resources) -> None:
-    """Load the query embedder and make sure its vector index exists, off the request path.
-    Failures are logged, not fatal: search retries both on first use."""
+async def prepare_search(resources: Resources, search: SearchState) -> None:
+    """Make and load the query embedder and make sure its vector index exists, off the
+    request path (until then readiness says `warming`). Failures are logged, not fatal."""
+    embedder = await search.embedder.wait()
+    if embedder is None:
+        return  # logged by the handle; search answers 503 and tries again later
     try:
-        spec = embedder_spec(resources.settings)
-        await asyncio.to_thread(prepare_embedder, spec)
-        embedder = await asyncio.to_thread(get_embedder, spec)
         await ensure_vector_index(resources.engine, embedder.name, embedder.dimensions)
     except (OSError, SQLAlchemyError, ValueError) as exc:
-        log.warning("search.prepare_failed", error=str(exc))
+        log.warning("search.prepare_failed", error_type=type(exc).__name__, error=str(exc))
 
 
-async def warm_up(resources: Resources, *, workers: bool) -> None:
+async def warm_up(resources: Resources, search: SearchState, *, workers: bool) -> None:
     """Off the request path at startup: search's embedder, then (embedded runner) the worker
     processes with the pipeline and embedder loaded. Failures are logged, not fatal."""
-    await prepare_search(resources)
+    await prepare_search(resources, search)
     if not (workers and resources.settings.worker_warm_up):
         return
     from lexbase.ingest.embedding import warm_worker
@@ -182,6 +212,11 @@ async def start_embedded_runner(resources: Resources) -> JobRunner | None:
     resources.notify_jobs = runner.notify
     await runner.start()
     return runner
+
+
+def _credential_owners(app: FastAPI) -> CredentialOwners:
+    owners: CredentialOwners = app.state.credential_owners
+    return owners
 
 
 def _resources(app: FastAPI) -> Resources:

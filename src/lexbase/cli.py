@@ -57,6 +57,29 @@ def migrate(
     )
 
 
+@app.command("prepare-models")
+def prepare_models() -> None:
+    """Make the models derived on this machine (the distilled embedder, about a minute the
+    first time) and check that they load, so `serve` starts ready."""
+    import time
+
+    from lexbase.providers.embedders import embedder_spec, get_embedder, prepare_embedder
+
+    settings = _settings()
+    spec = embedder_spec(settings)
+    started = time.monotonic()
+    prepare_embedder(spec)
+    embedder = get_embedder(spec)
+    embedder.embed_query("ready")
+    log.info(
+        "models.prepared",
+        embedder=embedder.name,
+        dimensions=embedder.dimensions,
+        model_dir=spec.model_dir,
+        seconds=round(time.monotonic() - started, 1),
+    )
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (LEXBASE_HOST)")] = None,
@@ -74,6 +97,9 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_config=None,
+        # Its lines carry the query string (`/ws?token=…`); our access log (core/middleware.py)
+        # records the path alone, with the request id.
+        access_log=False,
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
         server_header=False,
@@ -182,6 +208,38 @@ async def _create_user(
         await engine.dispose()
 
 
+@admin.command("operator")
+def operator(
+    email: Annotated[str, typer.Argument(help="The user's sign-in email")],
+    organization_id: Annotated[str, typer.Option("--organization-id", help="The user's firm")],
+    revoke: Annotated[bool, typer.Option("--revoke", help="Take the role away")] = False,
+) -> None:
+    """Let an admin see server-level health (data paths, disk, every firm's queue)."""
+    import asyncio
+
+    from lexbase.core.errors import LexbaseError
+
+    settings = _settings()
+    try:
+        asyncio.run(_set_operator(settings, email, organization_id, not revoke))
+    except LexbaseError as exc:
+        typer.echo(f"lexbase: {exc.message}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"{email}: operator {'revoked' if revoke else 'granted'}")
+
+
+async def _set_operator(settings: Settings, email: str, organization_id: str, on: bool) -> None:
+    from lexbase.core.db import create_engine, create_sessionmaker, transaction
+    from lexbase.users.service import set_operator_from_cli
+
+    engine = create_engine(settings)
+    try:
+        async with transaction(create_sessionmaker(engine, write=True)) as session:
+            await set_operator_from_cli(session, email.strip().lower(), organization_id, on)
+    finally:
+        await engine.dispose()
+
+
 audit = typer.Typer(help="Audit trail commands.", no_args_is_help=True)
 app.add_typer(audit, name="audit")
 
@@ -219,6 +277,12 @@ def ingest(
         typer.Argument(metavar="PATH", help="Files or folders (walked recursively)", exists=True),
     ],
     user: Annotated[str, typer.Option("--user", help="Upload as this user (email)")],
+    organization_id: Annotated[
+        str | None,
+        typer.Option(
+            "--organization-id", help="The user's organization, when the email has several"
+        ),
+    ] = None,
     matter_id: Annotated[
         str | None, typer.Option("--matter-id", help="File every document under this matter")
     ] = None,
@@ -247,6 +311,7 @@ def ingest(
     settings = _settings()
     options = IngestOptions(
         matter_id=matter_id,
+        organization_id=organization_id,
         tags=tuple(parse_tags(tags)),
         concurrency=concurrency,
         wait=not no_wait,

@@ -133,3 +133,16 @@ async def test_deactivating_the_owner_disables_keys(
     assert_envelope(
         await client.get("/api/v1/auth/me", headers={"X-API-Key": secret}), 401, "unauthorized"
     )
+
+
+async def test_expiry_beyond_representable_time_is_refused(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    for expires_at in ("9999-12-31T23:59-14:00", "0001-01-01T00:00+14:00"):
+        response = await client.post(
+            "/api/v1/api-keys",
+            json={"name": "far", "expires_at": expires_at},
+            headers=tenant["paralegal"].headers,
+        )
+        error = assert_envelope(response, 422, "validation_error")
+        assert error["details"][0]["loc"][-1] == "expires_at" or "expires_at" in str(error)

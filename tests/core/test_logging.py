@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -21,7 +22,9 @@ async def test_access_log_is_json_with_request_id(
     access = [r for r in records if r.get("event") == "http.request"]
     assert len(access) == 1
     entry = access[0]
-    assert entry["request_id"] == "req-log-check-1"
+    # The server names the request itself; the client's id is logged beside it.
+    assert entry["client_request_id"] == "req-log-check-1"
+    assert re.fullmatch(r"[0-9a-f]{32}", entry["request_id"])
     assert entry["route"] == "/health/live"
     assert entry["status"] == 200
     assert entry["level"] == "info"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import httpx
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from lexbase.app import create_app
 from tests.api.test_envelope import assert_envelope
 from tests.conftest import SettingsFactory, running
+from tests.factories import Tenant
 
 
 async def _exhaust(c: httpx.AsyncClient, path: str, limit: int, **kwargs: object) -> None:
@@ -20,7 +22,7 @@ async def _exhaust(c: httpx.AsyncClient, path: str, limit: int, **kwargs: object
         assert response.headers["X-RateLimit-Remaining"] == str(expected_remaining)
 
 
-async def _check_limit_enforced(c: httpx.AsyncClient) -> None:
+async def _check_limit_enforced(c: httpx.AsyncClient, tenant: Tenant) -> None:
     await _exhaust(c, "/health/live", 3)
     blocked = await c.get("/health/live")
     error = assert_envelope(blocked, 429, "rate_limited")
@@ -29,28 +31,31 @@ async def _check_limit_enforced(c: httpx.AsyncClient) -> None:
     assert 1 <= retry_after <= 60
     assert blocked.headers["X-RateLimit-Remaining"] == "0"
     assert int(blocked.headers["X-RateLimit-Reset"]) >= int(time.time())
-    # A different credential is a different caller with its own budget.
-    other = await c.get("/health/live", headers={"Authorization": "Bearer another-caller"})
+    # A made-up credential is the same caller as no credential: the address.
+    made_up = await c.get("/health/live", headers={"Authorization": "Bearer another-caller"})
+    assert_envelope(made_up, 429, "rate_limited")
+    # A verified user is a caller of its own, with its own budget.
+    other = await c.get("/health/live", headers=tenant["viewer"].headers)
     assert other.status_code == 200
     assert other.headers["X-RateLimit-Remaining"] == "2"
 
 
-async def test_memory_limit_enforced(make_settings: SettingsFactory) -> None:
+async def test_memory_limit_enforced(make_settings: SettingsFactory, tenant: Tenant) -> None:
     async with running(create_app(make_settings(rate_limit_default="3/minute"))) as c:
-        await _check_limit_enforced(c)
+        await _check_limit_enforced(c, tenant)
 
 
 @pytest.mark.redis
 async def test_redis_limit_enforced_and_shared_between_apps(
-    make_settings: SettingsFactory, redis_url: str
+    make_settings: SettingsFactory, redis_url: str, tenant: Tenant
 ) -> None:
     settings = make_settings(rate_limit_default="3/minute", redis_url=redis_url)
     async with running(create_app(settings)) as c:
-        await _check_limit_enforced(c)
+        await _check_limit_enforced(c, tenant)
     # A second replica sees the same counters: the limit is cluster-wide.
     async with running(create_app(settings)) as replica:
         assert_envelope(await replica.get("/health/live"), 429, "rate_limited")
-        ready = (await replica.get("/health/ready", headers={"Authorization": "Bearer x"})).json()
+        ready = (await replica.get("/health/ready", headers=tenant["viewer"].headers)).json()
         assert ready["checks"]["redis"]["status"] == "ok"
 
 
@@ -84,3 +89,92 @@ async def test_unreachable_redis_fails_open(make_settings: SettingsFactory) -> N
         ready = await c.get("/health/ready")
         assert ready.status_code == 503
         assert ready.json()["checks"]["redis"]["status"] == "down"
+
+
+async def test_rotating_made_up_credentials_buys_no_budget(
+    make_settings: SettingsFactory,
+) -> None:
+    settings = make_settings(rate_limit_auth="5/minute", rate_limit_auth_failures="1000/minute")
+    async with running(create_app(settings)) as c:
+        statuses = []
+        for attempt in range(8):
+            credential = (
+                {"Authorization": f"Bearer made-up-{uuid.uuid4()}"}
+                if attempt % 2
+                else {"X-API-Key": f"lxb_{uuid.uuid4().hex}"}
+            )
+            response = await c.get("/api/v1/auth/me", headers=credential)
+            statuses.append(response.status_code)
+        assert statuses == [401] * 5 + [429] * 3
+        assert_envelope(response, 429, "rate_limited")
+
+
+async def test_failed_authentication_is_limited_per_address(
+    make_settings: SettingsFactory, tenant: Tenant
+) -> None:
+    settings = make_settings(rate_limit_auth_failures="3/minute")
+    async with running(create_app(settings)) as c:
+        for _ in range(3):
+            bad = await c.get("/api/v1/documents", headers={"X-API-Key": f"lxb_{uuid.uuid4()}"})
+            assert_envelope(bad, 401, "unauthorized")
+        blocked = await c.get("/api/v1/documents", headers={"Authorization": "Bearer forged"})
+        error = assert_envelope(blocked, 429, "rate_limited")
+        assert "failed authentication" in error["message"]
+        assert int(blocked.headers["Retry-After"]) >= 1
+        anonymous = await c.get("/health/live")
+        assert_envelope(anonymous, 429, "rate_limited")
+        # A verified caller from the same address is not locked out by someone else's guesses.
+        mine = await c.get("/api/v1/documents", headers=tenant["viewer"].headers)
+        assert mine.status_code == 200
+
+
+async def test_api_key_and_token_of_one_user_share_a_budget(
+    make_settings: SettingsFactory, tenant: Tenant
+) -> None:
+    settings = make_settings(rate_limit_default="4/minute")
+    async with running(create_app(settings)) as c:
+        created = await c.post(
+            "/api/v1/api-keys", json={"name": "ci"}, headers=tenant["attorney"].headers
+        )
+        assert created.status_code == 201, created.text
+        key = {"X-API-Key": created.json()["key"]}
+        remaining = []
+        for headers in (tenant["attorney"].headers, key, tenant["attorney"].headers):
+            response = await c.get("/api/v1/documents", headers=headers)
+            assert response.status_code == 200, response.text
+            remaining.append(response.headers["X-RateLimit-Remaining"])
+        # The POST above was the first request of the budget.
+        assert remaining == ["2", "1", "0"]
+        other = await c.get("/api/v1/documents", headers=tenant["paralegal"].headers)
+        assert other.headers["X-RateLimit-Remaining"] == "3"
+
+
+async def test_registrations_are_limited_per_address(make_settings: SettingsFactory) -> None:
+    async with running(create_app(make_settings(rate_limit_register="2/hour"))) as c:
+        statuses = []
+        for index in range(3):
+            response = await c.post(
+                "/api/v1/auth/register",
+                json={
+                    "email": f"founder{index}@firm.test",
+                    "password": "Correct-Horse-Battery-9",
+                    "full_name": "F",
+                    "organization_name": f"Firm {index}",
+                },
+            )
+            statuses.append(response.status_code)
+        assert statuses == [201, 201, 429]
+
+
+async def test_forwarded_for_counts_the_hop_the_proxy_saw(make_settings: SettingsFactory) -> None:
+    # The test client connects from 127.0.0.1, the trusted proxy here.
+    settings = make_settings(rate_limit_default="2/minute", trusted_proxies="127.0.0.1")
+    async with running(create_app(settings)) as c:
+        for spoofed in ("10.0.0.1", "10.0.0.2"):
+            forwarded = {"X-Forwarded-For": f"{spoofed}, 203.0.113.7"}
+            assert (await c.get("/health/live", headers=forwarded)).status_code == 200
+        # Addresses a client writes to the left of the proxy's own entry buy nothing.
+        third = await c.get("/health/live", headers={"X-Forwarded-For": "10.0.0.3, 203.0.113.7"})
+        assert_envelope(third, 429, "rate_limited")
+        other = await c.get("/health/live", headers={"X-Forwarded-For": "203.0.113.8"})
+        assert other.status_code == 200

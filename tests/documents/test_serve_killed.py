@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,9 +15,9 @@ from typing import Any
 import httpx
 
 from tests.documents.helpers import FILINGS
+from tests.support.serve import LEXBASE, lexbase_serve
 from tests.support.services import find_free_port
 
-LEXBASE = [sys.executable, "-m", "lexbase"]
 PASSWORD = "Kill-Restart-Resume-42"
 
 
@@ -44,35 +43,8 @@ def _environment(data_dir: Path, port: int) -> dict[str, str]:
 @contextmanager
 def serving(data_dir: Path, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     port = find_free_port()
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            [*LEXBASE, "serve"],
-            env=_environment(data_dir, port),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "lexbase serve never became ready"
-            time.sleep(0.2)
-        yield process, base
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=30)
+    with lexbase_serve(_environment(data_dir, port), port, log) as running:
+        yield running
 
 
 def _login(base: str) -> dict[str, str]:

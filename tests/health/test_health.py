@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+from sqlalchemy import update
 
 from lexbase import __version__
 from lexbase.app import create_app
+from lexbase.auth.models import User
+from lexbase.core.db import create_engine, create_sessionmaker, transaction
 from tests.conftest import SettingsFactory, running
 from tests.factories import Tenant
 
@@ -25,11 +31,23 @@ async def test_live(client: httpx.AsyncClient) -> None:
     assert response.json() == {"status": "alive"}
 
 
+async def wait_ready(c: httpx.AsyncClient, limit: float = 30.0) -> dict[str, Any]:
+    """Poll readiness as a load balancer does, until the start-up warm-up is over."""
+    deadline = time.monotonic() + limit
+    while True:
+        response = await c.get("/health/ready")
+        body: dict[str, Any] = response.json()
+        if body["status"] != "warming" or time.monotonic() > deadline:
+            assert response.status_code == (200 if body["status"] == "ready" else 503)
+            return body
+        assert response.status_code == 503
+        await asyncio.sleep(0.1)
+
+
 async def test_ready_checks_database_and_storage(client: httpx.AsyncClient) -> None:
-    response = await client.get("/health/ready")
-    assert response.status_code == 200
-    body = response.json()
+    body = await wait_ready(client)
     assert body["status"] == "ready"
+    assert body["models"] == {"embedder": "ready"}
     assert body["checks"]["database"]["status"] == "ok"
     assert body["checks"]["storage"]["status"] == "ok"
     assert "redis" not in body["checks"]
@@ -113,7 +131,45 @@ async def test_detailed_health_is_admin_only(client: httpx.AsyncClient, tenant: 
     assert body["database"] in {"sqlite", "postgresql"}
     assert body["checks"]["database"]["status"] == "ok"
     assert body["checks"]["storage"]["latency_ms"] >= 0
-    assert 0 < body["disk"]["free_bytes"] <= body["disk"]["total_bytes"]
     denied = await client.get("/api/v1/health/detailed", headers=tenant["attorney"].headers)
     assert denied.status_code == 403
     assert (await client.get("/api/v1/health/detailed")).status_code == 401
+
+
+async def test_server_details_are_for_operators_only(
+    make_settings: SettingsFactory, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    """A firm's admin sees its own queue and no server paths, disk or other firms' work."""
+    settings = make_settings(embedded_workers=0)
+    async with running(create_app(settings)) as c:
+        for firm, count in ((other_tenant, 3), (tenant, 1)):
+            for n in range(count):
+                uploaded = await c.post(
+                    "/api/v1/documents",
+                    headers=firm.admin.headers,
+                    files={"file": (f"m{n}.txt", f"Memo {firm.name} {n}.".encode())},
+                )
+                assert uploaded.status_code == 202, uploaded.text
+        firm = (await c.get("/api/v1/health/detailed", headers=tenant.admin.headers)).json()
+        assert firm["view"] == "organization"
+        assert firm["disk"] is None
+        assert firm["queue"] == {
+            "backend": "embedded",
+            "depth": 1,
+            "workers": 0,
+            "server_depth": None,
+        }
+        assert str(settings.data_dir) not in str(firm)
+        engine = create_engine(settings)
+        try:
+            async with transaction(create_sessionmaker(engine, write=True)) as session:
+                await session.execute(
+                    update(User).where(User.id == tenant.admin.id).values(is_operator=True)
+                )
+        finally:
+            await engine.dispose()
+        server = (await c.get("/api/v1/health/detailed", headers=tenant.admin.headers)).json()
+        assert server["view"] == "server"
+        assert 0 < server["disk"]["free_bytes"] <= server["disk"]["total_bytes"]
+        assert server["queue"]["depth"] == 1
+        assert server["queue"]["server_depth"] == 4

@@ -167,6 +167,18 @@ def docx_bytes(build: docx.document.Document | None = None) -> bytes:
     return buffer.getvalue()
 
 
+def damaged_docx() -> bytes:
+    """A readable zip (accepted at upload) whose document part is not XML (fails to extract)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(docx_bytes())) as source, zipfile.ZipFile(buffer, "w") as out:
+        for item in source.infolist():
+            payload = source.read(item)
+            if item.filename == "word/document.xml":
+                payload = b"<w:document><not-closed>"
+            out.writestr(item, payload)
+    return buffer.getvalue()
+
+
 def _zip(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

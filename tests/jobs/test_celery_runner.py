@@ -7,14 +7,12 @@ the workers run them through the same claim, lease and outcome code as the embed
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import zipfile
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -186,19 +184,6 @@ async def chunk_count(db: async_sessionmaker[AsyncSession], document_id: str) ->
         return int((await session.execute(statement)).scalar_one())
 
 
-def damaged_docx() -> bytes:
-    """A readable zip (accepted at upload) whose document part is not XML (fails to extract)."""
-    buffer = io.BytesIO()
-    source_data = hostile.docx_bytes()
-    with zipfile.ZipFile(io.BytesIO(source_data)) as source, zipfile.ZipFile(buffer, "w") as out:
-        for item in source.infolist():
-            payload = source.read(item)
-            if item.filename == "word/document.xml":
-                payload = b"<w:document><not-closed>"
-            out.writestr(item, payload)
-    return buffer.getvalue()
-
-
 async def test_jobs_run_once_each_spread_over_both_workers(
     settings: Settings, workers: Workers, tenant: Tenant, db: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -223,7 +208,7 @@ async def test_permanent_failure_fails_once_with_its_error(
 ) -> None:
     headers = tenant["paralegal"].headers
     async with running(create_app(settings)) as c:
-        accepted = await upload(c, headers, damaged_docx(), "damaged.docx")
+        accepted = await upload(c, headers, hostile.damaged_docx(), "damaged.docx")
         document = await wait_done(c, headers, accepted["document"]["id"])
         # Several sweeps later, nothing has picked it up again.
         await asyncio.sleep(5 * settings.job_poll_seconds)

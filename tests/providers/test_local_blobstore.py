@@ -46,3 +46,13 @@ async def test_ping_fails_when_root_is_not_a_directory(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         await LocalBlobStore(root).ping()
     await LocalBlobStore(tmp_path / "ok").ping()
+
+
+async def test_scan_lists_every_blob_with_its_age(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    keys = {await store.put(f"blob {n}".encode()) for n in range(5)}
+    (tmp_path / "ab").mkdir(exist_ok=True)
+    (tmp_path / "ab" / "stray.txt").write_text("not a blob")
+    listed = [entry async for batch in store.scan() for entry in batch]
+    assert {key for key, _ in listed} == keys
+    assert all(modified.tzinfo is not None for _, modified in listed)

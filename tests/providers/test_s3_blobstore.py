@@ -140,6 +140,18 @@ async def test_key_prefix_is_respected(make_store: StoreFactory, s3: Any, bucket
     assert not await make_store().exists(key)  # the unprefixed location stays empty
 
 
+async def test_scan_lists_the_stores_blobs_only(
+    make_store: StoreFactory, s3: Any, bucket: str
+) -> None:
+    store = make_store(key_prefix="tenant-a/")
+    keys = {await store.put(f"blob {n}".encode()) for n in range(3)}
+    await make_store(key_prefix="tenant-b/").put(b"another store's blob")
+    s3.put_object(Bucket=bucket, Key="tenant-a/notes.txt", Body=b"not a blob")
+    listed = [entry async for batch in store.scan() for entry in batch]
+    assert {key for key, _ in listed} == keys
+    assert all(modified.tzinfo is not None for _, modified in listed)
+
+
 @pytest.mark.parametrize("key", ["../../etc/passwd", "ABC", "0" * 63, "g" * 64])
 async def test_keys_other_than_digests_refused(make_store: StoreFactory, key: str) -> None:
     store = make_store()

@@ -77,9 +77,9 @@ async def test_events_follow_a_document_and_respect_walls(
                 matter_id=matter_id,
             )
             member_seen = await collect(member, "indexed")
-            member_seen += await _drain(member)
-            outsider_seen = await _drain(outsider, seconds=3.0)
-            foreign_seen = await _drain(foreign, seconds=0.5)
+            member_seen += await drain(member)
+            outsider_seen = await drain(outsider, seconds=3.0)
+            foreign_seen = await drain(foreign, seconds=0.5)
             for ws in (member, outsider, foreign):
                 await ws.close()
 
@@ -100,7 +100,7 @@ async def test_events_follow_a_document_and_respect_walls(
     assert foreign_seen == []
 
 
-async def _drain(ws: Any, seconds: float = 1.0) -> list[dict[str, Any]]:
+async def drain(ws: Any, seconds: float = 1.0) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     try:
         async with asyncio.timeout(seconds):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
+from lexbase.core.permissions import Role
 from tests.api.test_envelope import assert_envelope
-from tests.factories import PASSWORD, Tenant
+from tests.conftest import SettingsFactory
+from tests.factories import PASSWORD, Tenant, TestUser
+from tests.matters.helpers import add_user
 
 
 async def _create(c: httpx.AsyncClient, tenant: Tenant, **overrides: str) -> httpx.Response:
@@ -144,3 +149,42 @@ async def test_admin_password_reset_revokes_sessions(
     assert_envelope(
         await client.get("/api/v1/auth/me", headers=target.headers), 401, "unauthorized"
     )
+
+
+async def test_admins_demoting_each_other_at_once_leave_one_admin(
+    client: httpx.AsyncClient, tenant: Tenant, make_settings: SettingsFactory
+) -> None:
+    """Two admins each demote the other in the same instant: one demotion must lose (the
+    count and the change happen under one lock), so the firm never ends without an admin."""
+    for _ in range(5):
+        other = await add_user(make_settings(), tenant, Role.ADMIN)
+        admins = [tenant.admin, other]
+
+        async def demote(actor: TestUser, target: TestUser) -> int:
+            response = await client.patch(
+                f"/api/v1/users/{target.id}", json={"role": "attorney"}, headers=actor.headers
+            )
+            return response.status_code
+
+        statuses = sorted(
+            await asyncio.gather(demote(admins[0], admins[1]), demote(admins[1], admins[0]))
+        )
+        assert statuses[0] == 200 and statuses[1] in (403, 409), statuses
+        listing = await client.get(
+            "/api/v1/users", params={"role": "admin", "is_active": True}, headers=other.headers
+        )
+        admins_left = listing.json()["total"]
+        assert admins_left == 1
+        # Make the first admin an admin again for the next round.
+        survivor = next(a for a in admins if a.id in {u["id"] for u in listing.json()["items"]})
+        if survivor.id != tenant.admin.id:
+            restored = await client.patch(
+                f"/api/v1/users/{tenant.admin.id}",
+                json={"role": "admin"},
+                headers=survivor.headers,
+            )
+            assert restored.status_code == 200
+        demoted_again = await client.patch(
+            f"/api/v1/users/{other.id}", json={"role": "attorney"}, headers=tenant.admin.headers
+        )
+        assert demoted_again.status_code in (200, 409)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from lexbase.core.permissions import Scope
+from lexbase.core.types import AwareUtcTimestamp
 
 
 class ApiKeyCreate(BaseModel):
@@ -14,7 +15,7 @@ class ApiKeyCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     scopes: list[Scope] | None = Field(default=None, min_length=1)
-    expires_at: AwareDatetime | None = None
+    expires_at: AwareUtcTimestamp | None = None
 
 
 class ApiKeyOut(BaseModel):

@@ -12,6 +12,7 @@ from lexbase.audit.service import record
 from lexbase.auth.models import ApiKey
 from lexbase.auth.repository import ApiKeyRepository
 from lexbase.core.db import utcnow
+from lexbase.core.events import access_changed
 from lexbase.core.pagination import PageParams
 from lexbase.core.principal import Principal
 from lexbase.core.security import digest, new_api_key
@@ -69,4 +70,5 @@ class ApiKeyService:
         if key.revoked_at is None:
             key.revoked_at = utcnow()
             await self.session.flush()
+            access_changed(self.session, key.organization_id, user_id=key.user_id)
             await record(self.session, "api_key.revoked", principal, resource=("api_key", key.id))

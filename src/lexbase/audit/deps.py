@@ -2,34 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 
+from lexbase.audit.reads import ReadAudit
 from lexbase.audit.service import AuditFilters
 from lexbase.core.errors import ValidationFailed
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    # API timestamps are UTC, so an offset-less one means UTC; the column refuses naive values.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+from lexbase.core.types import UtcTimestamp
 
 
 def audit_filters(
     start: Annotated[
-        datetime | None, Query(alias="from", description="Events at or after (ISO-8601)")
+        UtcTimestamp | None, Query(alias="from", description="Events at or after (ISO-8601)")
     ] = None,
     end: Annotated[
-        datetime | None, Query(alias="to", description="Events before (ISO-8601)")
+        UtcTimestamp | None, Query(alias="to", description="Events before (ISO-8601)")
     ] = None,
     event_type: Annotated[str | None, Query(max_length=80)] = None,
     user_id: Annotated[str | None, Query(max_length=36, description="The acting user")] = None,
     resource_id: Annotated[str | None, Query(max_length=36)] = None,
 ) -> AuditFilters:
-    start, end = _utc(start), _utc(end)
     if start is not None and end is not None and start > end:
         raise ValidationFailed(
             "'from' is after 'to'",
@@ -41,3 +34,11 @@ def audit_filters(
 
 
 AuditFiltersDep = Annotated[AuditFilters, Depends(audit_filters)]
+
+
+def read_audit(request: Request) -> ReadAudit:
+    reads: ReadAudit = request.app.state.read_audit
+    return reads
+
+
+ReadAuditDep = Annotated[ReadAudit, Depends(read_audit)]

@@ -65,6 +65,8 @@ async def record(
     }
     if principal is not None and principal.api_key_id:
         fields["details"] = {**fields["details"], "api_key_id": principal.api_key_id}
+    if context.client_request_id is not None:
+        fields["details"] = {**fields["details"], "client_request_id": context.client_request_id}
     event = AuditEvent(**fields, hash=event_hash(fields))
     return await repository.append(head, event)
 

@@ -44,6 +44,8 @@ async def _from_api_key(session: AsyncSession, key: str) -> Principal:
         role=Role(user.role),
         api_key_id=api_key.id,
         scopes=scopes,
+        expires_at=api_key.expires_at,
+        is_operator=user.is_operator,
     )
 
 
@@ -68,6 +70,8 @@ async def _from_access_token(session: AsyncSession, settings: Settings, token: s
         organization_id=user.organization_id,
         role=Role(user.role),
         session_id=auth_session.id,
+        expires_at=min(claims.expires_at, auth_session.expires_at),
+        is_operator=user.is_operator,
     )
 
 
@@ -128,3 +132,4 @@ WallManager = Annotated[Principal, Depends(require(Permission.MANAGE_WALLS))]
 UserManager = Annotated[Principal, Depends(require(Permission.MANAGE_USERS))]
 AuditReader = Annotated[Principal, Depends(require(Permission.READ_AUDIT))]
 Operator = Annotated[Principal, Depends(require(Permission.VIEW_OPERATIONS))]
+AccountManager = Annotated[Principal, Depends(require(Permission.MANAGE_ACCOUNT))]

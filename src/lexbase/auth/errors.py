@@ -19,7 +19,15 @@ class AccountLocked(Locked):
 
 
 class EmailTaken(Conflict):
-    default_message = "An account with this email already exists"
+    default_message = "An account with this email already exists in this organization"
+
+
+class OrganizationRequired(Conflict):
+    code = "organization_required"
+    default_message = (
+        "This email and password open accounts in several organizations; "
+        "send organization_id to choose one"
+    )
 
 
 class WeakPassword(ValidationFailed):

@@ -22,12 +22,30 @@ from lexbase.core.scope import ScopedRepository
 class OrganizationRepository(Repository[Organization]):
     model = Organization
 
+    async def lock(self, organization_id: str) -> None:
+        """Hold the organization's row until this transaction ends (SQLite's write lock
+        already serializes every writer)."""
+        await self.session.execute(
+            select(Organization.id).where(Organization.id == organization_id).with_for_update()
+        )
+
 
 class UserRepository(ScopedRepository[User]):
     model = User
 
-    async def by_email(self, email: str) -> User | None:
-        return await self.get_one_or_none(select(User).where(User.email == email))
+    async def by_email(self, organization_id: str, email: str) -> User | None:
+        """The organization's account with this address."""
+        return await self.get_one_or_none(
+            select(User).where(User.organization_id == organization_id, User.email == email)
+        )
+
+    async def all_by_email(self, email: str, organization_id: str | None = None) -> list[User]:
+        """Every account with this address (one per organization), or the one in
+        `organization_id`."""
+        statement = select(User).where(User.email == email).order_by(User.created_at)
+        if organization_id is not None:
+            statement = statement.where(User.organization_id == organization_id)
+        return list((await self.session.execute(statement)).scalars().all())
 
     def search(
         self,
@@ -100,6 +118,24 @@ class ApiKeyRepository(ScopedRepository[ApiKey]):
 
     async def by_hash(self, key_hash: str) -> ApiKey | None:
         return await self.get_one_or_none(select(ApiKey).where(ApiKey.key_hash == key_hash))
+
+    async def active_owner(self, key_hash: str, now: datetime) -> str | None:
+        """The user whose unrevoked, unexpired key has this digest."""
+        statement = select(ApiKey.user_id).where(
+            ApiKey.key_hash == key_hash,
+            ApiKey.revoked_at.is_(None),
+            or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+        )
+        owner: str | None = await self.session.scalar(statement)
+        return owner
+
+    async def revoke_all_for_user(self, user_id: str, at: datetime) -> int:
+        result = await self.session.execute(
+            update(ApiKey)
+            .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def owned_by(self, user_id: str, organization_id: str) -> Select[ApiKey]:
         return (

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import ValidationError
 
-from lexbase.auth.deps import CurrentPrincipal
+from lexbase.auth.deps import AccountManager, Reader
 from lexbase.auth.schemas import (
     LoginRequest,
     PasswordChangeRequest,
@@ -19,7 +19,7 @@ from lexbase.auth.schemas import (
 )
 from lexbase.auth.service import AuthService, IpFailureLimiter, IssuedTokens
 from lexbase.core.context import current_request
-from lexbase.core.deps import ResourcesDep, SessionDep, SettingsDep
+from lexbase.core.deps import ResourcesDep, SessionDep
 from lexbase.core.errors import UnsupportedMediaType, ValidationFailed
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -58,7 +58,9 @@ async def _login_body(request: Request) -> LoginRequest:
         if content_type in _FORM_TYPES:
             form = await request.form()
             return LoginRequest(
-                email=str(form.get("username") or ""), password=str(form.get("password") or "")
+                email=str(form.get("username") or ""),
+                password=str(form.get("password") or ""),
+                organization_id=str(form.get("organization_id") or "") or None,
             )
         if content_type in ("application/json", ""):
             return LoginRequest.model_validate_json(await request.body())
@@ -71,56 +73,52 @@ async def _login_body(request: Request) -> LoginRequest:
     raise UnsupportedMediaType("Send JSON or an application/x-www-form-urlencoded form")
 
 
+def auth_service(session: SessionDep, resources: ResourcesDep) -> AuthService:
+    return AuthService(session, resources.settings, resources.passwords)
+
+
+Auth = Annotated[AuthService, Depends(auth_service)]
+
+
 @router.post("/register", response_model=UserOut, status_code=status.HTTP_201_CREATED)
-async def register(body: RegisterRequest, session: SessionDep, settings: SettingsDep) -> UserOut:
-    user = await AuthService(session, settings).register(**body.model_dump())
-    return UserOut.model_validate(user)
+async def register(body: RegisterRequest, auth: Auth) -> UserOut:
+    return UserOut.model_validate(await auth.register(**body.model_dump()))
 
 
 @router.post("/login", response_model=TokenPair, openapi_extra=_LOGIN_BODY)
-async def login(
-    request: Request, session: SessionDep, settings: SettingsDep, resources: ResourcesDep
-) -> TokenPair:
+async def login(request: Request, auth: Auth, resources: ResourcesDep) -> TokenPair:
     body = await _login_body(request)
-    limiter = IpFailureLimiter(resources.rate_limit_storage, settings, current_request().ip)
-    return _pair(await AuthService(session, settings).login(body.email, body.password, limiter))
+    limiter = IpFailureLimiter(
+        resources.rate_limit_storage, resources.settings, current_request().ip
+    )
+    return _pair(await auth.login(body.email, body.password, limiter, body.organization_id))
 
 
 @router.post("/refresh", response_model=TokenPair)
-async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
-    return _pair(await AuthService(session, settings).refresh(body.refresh_token))
+async def refresh(body: RefreshRequest, auth: Auth) -> TokenPair:
+    return _pair(await auth.refresh(body.refresh_token))
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(
-    principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep
-) -> Response:
-    await AuthService(session, settings).logout(principal)
+async def logout(principal: Reader, auth: Auth) -> Response:
+    await auth.logout(principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me", response_model=UserOut)
-async def me(principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep) -> UserOut:
-    return UserOut.model_validate(await AuthService(session, settings).me(principal))
+async def me(principal: Reader, auth: Auth) -> UserOut:
+    return UserOut.model_validate(await auth.me(principal))
 
 
 @router.patch("/me", response_model=UserOut)
-async def update_me(
-    body: ProfileUpdate, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep
-) -> UserOut:
-    user = await AuthService(session, settings).update_profile(principal, body.full_name)
-    return UserOut.model_validate(user)
+async def update_me(body: ProfileUpdate, principal: AccountManager, auth: Auth) -> UserOut:
+    return UserOut.model_validate(await auth.update_profile(principal, body.full_name))
 
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
 async def change_password(
-    body: PasswordChangeRequest,
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    settings: SettingsDep,
+    body: PasswordChangeRequest, principal: AccountManager, auth: Auth
 ) -> Response:
-    """Change the caller's password; every session of the account ends at once."""
-    await AuthService(session, settings).change_password(
-        principal, body.current_password, body.new_password
-    )
+    """Change the caller's password; every session and API key of the account ends at once."""
+    await auth.change_password(principal, body.current_password, body.new_password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -31,6 +31,8 @@ class LoginRequest(BaseModel):
 
     email: str = Field(min_length=1, max_length=320)
     password: str = Field(min_length=1, max_length=256)
+    # Needed only when the email and password open accounts in several organizations.
+    organization_id: str | None = Field(default=None, min_length=1, max_length=36)
 
 
 class RefreshRequest(StrictModel):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,15 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lexbase.audit.service import record
 from lexbase.auth.errors import (
     AccountLocked,
-    EmailTaken,
     IncorrectPassword,
     InvalidCredentials,
     InvalidToken,
+    OrganizationRequired,
     RegistrationClosed,
 )
 from lexbase.auth.models import AuthSession, LoginThrottle, Organization, RefreshToken, User
 from lexbase.auth.passwords import check_password
 from lexbase.auth.repository import (
+    ApiKeyRepository,
     LoginThrottleRepository,
     OrganizationRepository,
     RefreshTokenRepository,
@@ -36,15 +39,15 @@ from lexbase.core.config import Settings
 from lexbase.core.context import current_request
 from lexbase.core.db import utcnow
 from lexbase.core.errors import RateLimited
+from lexbase.core.events import access_changed
 from lexbase.core.permissions import Role
 from lexbase.core.principal import Principal
 from lexbase.core.security import (
+    PasswordHashing,
     digest,
-    hash_password,
     issue_access_token,
     new_refresh_token,
     password_needs_rehash,
-    verify_password,
 )
 
 log = structlog.get_logger(__name__)
@@ -59,9 +62,12 @@ class IssuedTokens:
 
 
 class AuthService:
-    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+    def __init__(
+        self, session: AsyncSession, settings: Settings, passwords: PasswordHashing
+    ) -> None:
         self.session = session
         self.settings = settings
+        self.passwords = passwords
         self.users = UserRepository(session)
         self.sessions = SessionRepository(session)
         self.refresh_tokens = RefreshTokenRepository(session)
@@ -73,9 +79,9 @@ class AuthService:
     ) -> User:
         if not self.settings.registration_enabled:
             raise RegistrationClosed()
+        # Always a new organization, so an address known to another firm is no obstacle and
+        # the answer never tells whether it is.
         check_password(password, email=email, min_length=self.settings.password_min_length)
-        if await self.users.by_email(email) is not None:
-            raise EmailTaken()
         organization = await OrganizationRepository(self.session).add(
             Organization(name=organization_name)
         )
@@ -85,7 +91,7 @@ class AuthService:
                 email=email,
                 full_name=full_name,
                 role=Role.ADMIN.value,
-                password_hash=hash_password(password),
+                password_hash=await self.passwords.hash(password),
             )
         )
         await record(
@@ -107,7 +113,15 @@ class AuthService:
         return user
 
     # --- sign-in ----------------------------------------------------------------------
-    async def login(self, email: str, password: str, ip_limiter: IpFailureLimiter) -> IssuedTokens:
+    async def login(
+        self,
+        email: str,
+        password: str,
+        ip_limiter: IpFailureLimiter,
+        organization_id: str | None = None,
+    ) -> IssuedTokens:
+        """Sign in. An address may have accounts in several organizations: the password
+        picks the account, and `organization_id` settles it when it opens more than one."""
         email = normalize_email(email)
         email_hash = digest(email)
         now = utcnow()
@@ -115,16 +129,16 @@ class AuthService:
         if throttle is not None and throttle.locked_until and throttle.locked_until > now:
             raise _locked(throttle.locked_until, now)
         await ip_limiter.check()
-        user = await self.users.by_email(email)
-        valid = verify_password(password, user.password_hash if user else None)
-        if not valid or user is None or not user.is_active:
-            await self._record_failure(email, email_hash, throttle, user, now)
+        accounts = await self.users.all_by_email(email, organization_id)
+        user = await self._account_for(accounts, password)
+        if user is None:
+            await self._record_failure(email, email_hash, throttle, accounts, now)
             await ip_limiter.hit()
             raise InvalidCredentials(keep_changes=True)
         if throttle is not None:
             await self.throttles.delete(throttle)
         if password_needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
+            user.password_hash = await self.passwords.hash(password)
         user.last_login_at = now
         tokens = await self._start_session(user, now)
         await record(
@@ -136,12 +150,27 @@ class AuthService:
         )
         return tokens
 
+    async def _account_for(self, accounts: Sequence[User], password: str) -> User | None:
+        """The one active account this password opens. The hashes are checked side by side,
+        and an unknown address costs one (dummy) check like a known one."""
+        hashes: Sequence[str | None] = [a.password_hash for a in accounts] or [None]
+        valid = await asyncio.gather(*(self.passwords.verify(password, h) for h in hashes))
+        opened = [a for a, ok in zip(accounts, valid, strict=False) if ok and a.is_active]
+        if len(opened) > 1:
+            raise OrganizationRequired(
+                details=[
+                    {"loc": ["body", "organization_id"], "organization_id": a.organization_id}
+                    for a in opened
+                ]
+            )
+        return opened[0] if opened else None
+
     async def _record_failure(
         self,
         email: str,
         email_hash: str,
         throttle: LoginThrottle | None,
-        user: User | None,
+        accounts: Sequence[User],
         now: datetime,
     ) -> None:
         window = timedelta(minutes=self.settings.login_lockout_minutes)
@@ -155,15 +184,17 @@ class AuthService:
         locked = throttle.failures >= self.settings.login_max_failures
         if locked:
             throttle.locked_until = now + window
-        await record(
-            self.session,
-            "auth.login_failed",
-            organization_id=user.organization_id if user else None,
-            actor_id=user.id if user else None,
-            actor_type="anonymous",
-            resource=("user", user.id) if user else None,
-            details={"email": email, "failures": throttle.failures, "locked": locked},
-        )
+        owners: Sequence[User | None] = accounts or [None]
+        for user in owners:
+            await record(
+                self.session,
+                "auth.login_failed",
+                organization_id=user.organization_id if user else None,
+                actor_id=user.id if user else None,
+                actor_type="anonymous",
+                resource=("user", user.id) if user else None,
+                details={"email": email, "failures": throttle.failures, "locked": locked},
+            )
         log.info("auth.login_failed", failures=throttle.failures, locked=locked)
 
     async def _start_session(self, user: User, now: datetime) -> IssuedTokens:
@@ -217,6 +248,7 @@ class AuthService:
     async def _revoke_replayed_family(self, family: AuthSession, now: datetime) -> None:
         # A spent token coming back means it was copied: end every token of the family.
         await self.sessions.revoke(family.id, "refresh_token_reuse", now)
+        access_changed(self.session, family.organization_id, user_id=family.user_id)
         await record(
             self.session,
             "auth.token_reuse_detected",
@@ -232,25 +264,30 @@ class AuthService:
         if principal.session_id is None:
             return  # an API key has no session; revoke the key instead
         await self.sessions.revoke(principal.session_id, "logout", utcnow())
+        access_changed(self.session, principal.organization_id, user_id=principal.user_id)
         await record(
             self.session, "auth.logout", principal, resource=("session", principal.session_id)
         )
 
     async def change_password(self, principal: Principal, current: str, new: str) -> None:
         user = await self.users.get(principal.user_id)
-        if user is None or not verify_password(current, user.password_hash):
+        if user is None or not await self.passwords.verify(current, user.password_hash):
             raise IncorrectPassword()
         check_password(new, email=user.email, min_length=self.settings.password_min_length)
         now = utcnow()
-        user.password_hash = hash_password(new)
+        user.password_hash = await self.passwords.hash(new)
         user.password_changed_at = now
+        # A new password usually means the old one leaked: every session and every API key
+        # of the account ends with it.
         revoked = await self.sessions.revoke_all_for_user(user.id, "password_changed", now)
+        keys = await ApiKeyRepository(self.session).revoke_all_for_user(user.id, now)
+        access_changed(self.session, user.organization_id, user_id=user.id)
         await record(
             self.session,
             "auth.password_changed",
             principal,
             resource=("user", user.id),
-            details={"sessions_revoked": revoked},
+            details={"sessions_revoked": revoked, "api_keys_revoked": keys},
         )
 
     async def update_profile(self, principal: Principal, full_name: str) -> User:

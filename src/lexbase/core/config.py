@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 # Development keeps working out of the box; anything else must configure a real secret.
 DEV_SECRET_KEY = "lexbase-development-secret-key-do-not-use-in-production"  # noqa: S105
 MIN_SECRET_LENGTH = 32
+MIN_METRICS_TOKEN_LENGTH = 16
 _PLACEHOLDER_MARKERS = ("changeme", "change-me", "change_me", "secret", "placeholder", "example")
 
 
@@ -42,6 +43,9 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1, le=200)
     redis_url: str | None = None
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    # Bearer token that /metrics requires. Unset: /metrics is public in development and test,
+    # and off (404) in production.
+    metrics_token: SecretStr | None = None
 
     log_level: str = "INFO"
     log_json: bool = True
@@ -49,18 +53,38 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_request_mb: int = Field(default=60, ge=1, le=4096)
     max_upload_mb: int = Field(default=50, ge=1, le=4096)
+    # Slow request bodies are answered 408 (core/middleware.py, BodyDeadlines): the longest
+    # wait for the next chunk, and the average rate required once the grace period is over.
+    request_body_idle_seconds: float = Field(default=30.0, gt=0, le=3600)
+    request_body_grace_seconds: float = Field(default=10.0, gt=0, le=3600)
+    request_body_min_bytes_per_second: int = Field(default=500, ge=0, le=100 * 1024 * 1024)
 
     rate_limit_enabled: bool = True
     rate_limit_default: str = "600/minute"
     rate_limit_auth: str = "60/minute"
     rate_limit_upload: str = "120/minute"
     rate_limit_search: str = "300/minute"
+    # Per client address: sign-ups, and requests answered 401 (made-up or stale credentials).
+    rate_limit_register: str = "20/hour"
+    rate_limit_auth_failures: str = "30/minute"
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Reads of documents (opened by id, text, file, chunks, citations) are audited in batches
+    # written this often (seconds); what a crash can lose is one interval of read records.
+    audit_reads_flush_seconds: float = Field(default=2.0, gt=0, le=300)
+
+    # WebSockets: open sockets per user and per client address (per process), and how long a
+    # socket's check of its caller (session, role, walls) stands while events flow.
+    ws_max_per_user: int = Field(default=10, ge=1, le=1000)
+    ws_max_per_address: int = Field(default=50, ge=1, le=100000)
+    ws_recheck_seconds: float = Field(default=5.0, gt=0, le=300)
 
     ready_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
 
     registration_enabled: bool = True
     password_min_length: int = Field(default=8, ge=8, le=128)
+    # Threads hashing passwords (Argon2) per process; further sign-ins queue for them.
+    password_hash_threads: int = Field(default=2, ge=1, le=64)
     access_token_minutes: int = Field(default=15, ge=1, le=1440)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
     jwt_issuer: str = "lexbase"
@@ -77,6 +101,11 @@ class Settings(BaseSettings):
     job_poll_seconds: float = Field(default=2.0, gt=0, le=60)
     job_retry_base_seconds: float = Field(default=5.0, ge=0, le=3600)
     job_max_attempts: int = Field(default=3, ge=1, le=20)
+    # Stored file bytes: how long an unfinished upload holds its blob against deletion (also
+    # the age below which the sweeper leaves an unreferenced blob alone), and how often the
+    # sweeper looks for blobs nothing references any more.
+    blob_pin_minutes: int = Field(default=60, ge=1, le=10080)
+    blob_sweep_minutes: int = Field(default=60, ge=1, le=10080)
     ingest_timeout_seconds: float = Field(default=600.0, gt=0, le=86400)
     max_pages: int = Field(default=2000, ge=1, le=100000)
 
@@ -124,6 +153,8 @@ class Settings(BaseSettings):
         "rate_limit_auth",
         "rate_limit_upload",
         "rate_limit_search",
+        "rate_limit_register",
+        "rate_limit_auth_failures",
         "login_failures_per_ip",
     )
     @classmethod
@@ -173,12 +204,20 @@ class Settings(BaseSettings):
         "s3_access_key_id",
         "s3_secret_access_key",
         "model_dir",
+        "metrics_token",
         mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_METRICS_TOKEN_LENGTH:
+            raise ValueError(f"must be at least {MIN_METRICS_TOKEN_LENGTH} characters")
         return value
 
     @field_validator("s3_endpoint_url")

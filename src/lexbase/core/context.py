@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RequestContext:
-    request_id: str | None = None
+    request_id: str | None = None  # the server's own
+    client_request_id: str | None = None  # what the client sent as X-Request-ID, if valid
     ip: str | None = None
     user_agent: str | None = None
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, String, TypeDecorator, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -29,6 +30,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# What a database that restarts or drops connections raises (timeouts are OSErrors too).
+DATABASE_ERRORS = (SQLAlchemyError, OSError)
 
 
 def utcnow() -> datetime:
@@ -121,19 +126,24 @@ POSTGRES_SESSION_SETTINGS = {"hnsw.iterative_scan": "relaxed_order", "hnsw.ef_se
 
 
 def create_sessionmaker(
-    engine: AsyncEngine, *, write: bool = False, autocommit: bool = False
+    engine: AsyncEngine,
+    *,
+    write: bool = False,
+    autocommit: bool = False,
+    info: dict[str, Any] | None = None,
 ) -> async_sessionmaker[AsyncSession]:
     """Sessions for reads, or (write=True) for units of work that will write.
 
     `autocommit` (PostgreSQL): every statement is its own transaction — no BEGIN or COMMIT,
     and a one-round-trip liveness check at checkout instead of three — for reads that need
-    no snapshot shared between their statements. SQLite reads are unchanged."""
+    no snapshot shared between their statements. SQLite reads are unchanged. `info` is
+    copied into every session (the lifespan puts its event bus there)."""
     bind = engine
     if write:
         bind = engine.execution_options(**{WRITE_OPTION: True})
     elif autocommit and engine.dialect.name == "postgresql":
         bind = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
+    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False, info=info)
 
 
 def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
@@ -151,9 +161,24 @@ def _run_after_commit(session: Session) -> None:
         callback()
 
 
+def after_transaction(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run `callback` once this session's transaction ends, committed or rolled back."""
+    session.sync_session.info.setdefault(_AFTER_TRANSACTION, []).append(callback)
+
+
+_AFTER_TRANSACTION = "lexbase_after_transaction"
+
+
 @event.listens_for(Session, "after_rollback")
 def _drop_after_commit(session: Session) -> None:
     session.info.pop(_AFTER_COMMIT, None)
+    _run_after_transaction(session)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_transaction(session: Session) -> None:
+    for callback in session.info.pop(_AFTER_TRANSACTION, []):
+        callback()
 
 
 @asynccontextmanager

@@ -76,6 +76,12 @@ class MethodNotAllowed(LexbaseError):
     default_message = "Method not allowed"
 
 
+class RequestTimeout(LexbaseError):
+    status_code = 408
+    code = "request_timeout"
+    default_message = "The request took too long to arrive"
+
+
 class Conflict(LexbaseError):
     status_code = 409
     code = "conflict"
@@ -119,6 +125,7 @@ _STATUS_CODES: dict[int, type[LexbaseError]] = {
         Forbidden,
         NotFound,
         MethodNotAllowed,
+        RequestTimeout,
         Conflict,
         PayloadTooLarge,
         UnsupportedMediaType,

@@ -16,11 +16,19 @@ from typing import Any, Protocol
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lexbase.core.db import after_commit
 
 log = structlog.get_logger(__name__)
 
 _QUEUE_SIZE = 1000
 _CHANNEL_PREFIX = "lexbase:events:"
+# Sessions made by the lifespan's sessionmakers carry the bus in their `info` under this key.
+EVENT_BUS_INFO = "lexbase_event_bus"
+# Internal: someone's access changed (sign-out, role, deactivation, walls, keys). Never sent
+# to clients; open WebSockets of the organization re-check their caller when it arrives.
+ACCESS_CHANGED = "access.changed"
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,10 @@ class Event:
 
     def to_json(self) -> str:
         return json.dumps({"type": self.type, "matter_id": self.matter_id, "data": self.data})
+
+    @property
+    def internal(self) -> bool:
+        return self.type == ACCESS_CHANGED
 
 
 class EventBus(Protocol):
@@ -104,3 +116,15 @@ def publish_soon(bus: EventBus, event: Event) -> None:
     task = asyncio.get_running_loop().create_task(bus.publish(event))
     _PENDING.add(task)  # keep a reference until done, or the task may be collected
     task.add_done_callback(_PENDING.discard)
+
+
+def publish_after_commit(session: AsyncSession, event: Event) -> None:
+    """Publish `event` once the session's transaction commits (never if it rolls back)."""
+    bus: EventBus | None = session.sync_session.info.get(EVENT_BUS_INFO)
+    if bus is not None:
+        after_commit(session, lambda: publish_soon(bus, event))
+
+
+def access_changed(session: AsyncSession, organization_id: str, **data: Any) -> None:
+    """Tell the organization's open WebSockets to re-check their callers after this commits."""
+    publish_after_commit(session, Event(ACCESS_CHANGED, organization_id, None, data))

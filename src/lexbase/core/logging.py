@@ -41,6 +41,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(_strip_query_strings)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -52,6 +53,24 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     quiet_noisy_libraries()
 
 
+def _strip_query_strings(record: logging.LogRecord) -> bool:
+    """uvicorn logs each WebSocket handshake with its full path, query string included, and
+    `?token=` is how browsers authenticate a socket: keep only the path."""
+    if isinstance(record.args, tuple) and record.args:
+        record.args = tuple(
+            arg.partition("?")[0] if isinstance(arg, str) and arg.startswith("/") else arg
+            for arg in record.args
+        )
+    return True
+
+
 def quiet_noisy_libraries() -> None:
-    """eyecite's warnings print whole citation objects — document text — into the logs."""
+    """Libraries whose chatter would put document text or credentials into the logs."""
+    # eyecite's warnings print whole citation objects: document text.
     logging.getLogger("eyecite").setLevel(logging.ERROR)
+    # Their DEBUG lines: aiosqlite prints every statement's parameters (document text,
+    # password and token hashes); uvicorn.error carries the WebSocket library's wire trace,
+    # handshake headers (Authorization) and frames (the auth message's token) included.
+    floor = max(logging.INFO, logging.getLogger().getEffectiveLevel())
+    for name in ("aiosqlite", "uvicorn.error"):
+        logging.getLogger(name).setLevel(floor)

@@ -1,11 +1,13 @@
-"""Pure-ASGI middleware: request context, access log, metrics, security headers, body limit."""
+"""Pure-ASGI middleware: request context, access log, metrics, security headers, body limits."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -14,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lexbase.core.context import RequestContext, set_current_request
-from lexbase.core.errors import error_body
+from lexbase.core.errors import RequestTimeout, error_body
 from lexbase.core.metrics import Metrics
 
 log = structlog.get_logger("lexbase.access")
@@ -78,12 +80,19 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        # The server always names a request itself; a client's own X-Request-ID is kept
+        # beside it (echoed back, logged and audited as the client's), never in its place.
+        server_id = uuid.uuid4().hex
+        client_id = _incoming_request_id(scope)
+        request_id = client_id or server_id
         scope.setdefault("state", {})["request_id"] = request_id
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        structlog.contextvars.bind_contextvars(request_id=server_id)
+        if client_id is not None:
+            structlog.contextvars.bind_contextvars(client_request_id=client_id)
         set_current_request(
             RequestContext(
-                request_id=request_id,
+                request_id=server_id,
+                client_request_id=client_id,
                 ip=_client_host(scope),
                 user_agent=_header(scope, b"user-agent"),
             )
@@ -136,7 +145,7 @@ class RequestContextMiddleware:
                 duration_ms=round(elapsed * 1000, 2),
                 client=_client_host(scope),
             )
-            structlog.contextvars.unbind_contextvars("request_id")
+            structlog.contextvars.unbind_contextvars("request_id", "client_request_id")
 
 
 def _client_host(scope: Scope) -> str | None:
@@ -151,12 +160,39 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-class BodySizeLimitMiddleware:
-    """Refuses bodies over the global limit: by Content-Length up front, else while streaming."""
+@dataclass(frozen=True)
+class BodyDeadlines:
+    """How slowly a client may send a request body before it is answered 408.
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    `idle_seconds` bounds each wait for the next chunk. After `grace_seconds` of waiting, the
+    body must also average `min_bytes_per_second` over the time spent waiting for it (0: no
+    minimum): a client trickling a byte every few seconds never trips the idle limit alone,
+    yet would hold a connection and a worker slot for as long as it liked. Only the time spent
+    waiting for the client counts, never the time the app takes before it reads.
+    """
+
+    idle_seconds: float
+    grace_seconds: float
+    min_bytes_per_second: int
+
+    def budget(self, received: int, waited: float) -> float:
+        """Seconds the next wait for a chunk may take."""
+        if self.min_bytes_per_second == 0:
+            return self.idle_seconds
+        allowed = max(self.grace_seconds, received / self.min_bytes_per_second)
+        return min(self.idle_seconds, allowed - waited)
+
+
+class BodySizeLimitMiddleware:
+    """Refuses bodies over the global limit (by Content-Length up front, else while streaming)
+    and bodies that arrive too slowly (see `BodyDeadlines`)."""
+
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, deadlines: BodyDeadlines | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.deadlines = deadlines
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -176,17 +212,8 @@ class BodySizeLimitMiddleware:
                 if declared > self.max_bytes:
                     await send_json_error(send, 413, "payload_too_large", message, request_id)
                     return
-        received = 0
+        reader = _BodyReader(receive, self.max_bytes, self.deadlines, scope["path"])
         response_started = False
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            msg = await receive()
-            if msg["type"] == "http.request":
-                received += len(msg.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge(self.max_bytes)
-            return msg
 
         async def tracking_send(msg: Message) -> None:
             nonlocal response_started
@@ -195,11 +222,67 @@ class BodySizeLimitMiddleware:
             await send(msg)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, reader, tracking_send)
         except _BodyTooLarge:
             if response_started:
                 raise
             await send_json_error(send, 413, "payload_too_large", message, request_id)
+        except _BodyTimeout as exc:
+            if response_started:
+                raise
+            await send_json_error(
+                send, 408, RequestTimeout.code, exc.detail, request_id, {"Connection": "close"}
+            )
+
+
+class _BodyReader:
+    """The app's `receive`: counts the body against the size limit and times each wait for
+    the next chunk against the deadlines."""
+
+    def __init__(
+        self, receive: Receive, max_bytes: int, deadlines: BodyDeadlines | None, path: str
+    ) -> None:
+        self.receive = receive
+        self.max_bytes = max_bytes
+        self.deadlines = deadlines
+        self.path = path
+        self.received = 0
+        self.waited = 0.0
+        self.complete = False
+
+    async def __call__(self) -> Message:
+        message = await self._next()
+        if message["type"] == "http.disconnect":
+            self.complete = True
+        elif message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            self.complete = not message.get("more_body", False)
+            if self.received > self.max_bytes:
+                raise _BodyTooLarge(self.max_bytes)
+        return message
+
+    async def _next(self) -> Message:
+        # Once the body is in, the app may wait on receive() for a disconnect for as long as
+        # its response takes; only the body itself is timed.
+        if self.deadlines is None or self.complete:
+            return await self.receive()
+        budget = self.deadlines.budget(self.received, self.waited)
+        started = time.monotonic()
+        try:
+            if budget <= 0:
+                raise TimeoutError
+            async with asyncio.timeout(budget):
+                return await self.receive()
+        except TimeoutError:
+            log.warning(
+                "http.body_timeout",
+                path=self.path,
+                received_bytes=self.received,
+                waited_seconds=round(self.waited + time.monotonic() - started, 2),
+            )
+            raise _BodyTimeout from None
+        finally:
+            self.waited += time.monotonic() - started
 
 
 class _BodyTooLarge(HTTPException):
@@ -207,3 +290,13 @@ class _BodyTooLarge(HTTPException):
 
     def __init__(self, max_bytes: int) -> None:
         super().__init__(413, f"Request body exceeds the limit of {max_bytes} bytes")
+
+
+class _BodyTimeout(HTTPException):
+    """An HTTPException for the same reason; the rest of the body is never read, so the
+    connection cannot carry another request."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            408, "The request body arrived too slowly", headers={"Connection": "close"}
+        )

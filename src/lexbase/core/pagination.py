@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from typing import Annotated, Generic, TypeVar
 
@@ -13,6 +14,12 @@ from lexbase.core.errors import ValidationFailed
 from lexbase.core.repository import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 ItemT = TypeVar("ItemT")
+
+# Deeper pages are refused: an offset makes the database walk every row before it, and an
+# unbounded one overflows the 64-bit integer both backends bind (a 500 instead of a 422).
+MAX_OFFSET = 1_000_000
+
+_CURSOR_RE = re.compile(r"o:(0|[1-9][0-9]{0,6})")
 
 
 class Page(BaseModel, Generic[ItemT]):
@@ -28,7 +35,10 @@ class PageParams:
 
     def next_cursor(self, total: int) -> str | None:
         following = self.offset + self.limit
-        return encode_cursor(following) if following < total else None
+        # A cursor past the deepest page would only be refused when presented.
+        if following >= total or following > MAX_OFFSET:
+            return None
+        return encode_cursor(following)
 
 
 def encode_cursor(offset: int) -> str:
@@ -36,22 +46,22 @@ def encode_cursor(offset: int) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
+    invalid = ValidationFailed(
+        "Invalid cursor", details=[{"loc": ["query", "cursor"], "message": "invalid cursor"}]
+    )
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, value = raw.split(":", 1)
-        offset = int(value)
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed(
-            "Invalid cursor", details=[{"loc": ["query", "cursor"], "message": "invalid cursor"}]
-        ) from None
-    if kind != "o" or offset < 0:
-        raise ValidationFailed("Invalid cursor")
-    return offset
+    except ValueError:
+        raise invalid from None
+    match = _CURSOR_RE.fullmatch(raw)
+    if match is None or int(match[1]) > MAX_OFFSET:
+        raise invalid
+    return int(match[1])
 
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> PageParams:
     return PageParams(limit=limit, offset=decode_cursor(cursor) if cursor else offset)

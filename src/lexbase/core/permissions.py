@@ -19,12 +19,17 @@ class Permission(enum.StrEnum):
     MANAGE_USERS = "manage_users"  # invite, change and deactivate users
     READ_AUDIT = "read_audit"  # read, export and verify the audit trail
     VIEW_OPERATIONS = "view_operations"  # dependency health, capacity and queue figures
+    # change the caller's own account: profile, password, API keys. Every role has it; of API
+    # key scopes only `admin` grants it, so a read or write key cannot take over its owner.
+    MANAGE_ACCOUNT = "manage_account"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.VIEWER: frozenset({Permission.READ}),
-    Role.PARALEGAL: frozenset({Permission.READ, Permission.WRITE}),
-    Role.ATTORNEY: frozenset({Permission.READ, Permission.WRITE, Permission.MANAGE_WALLS}),
+    Role.VIEWER: frozenset({Permission.READ, Permission.MANAGE_ACCOUNT}),
+    Role.PARALEGAL: frozenset({Permission.READ, Permission.WRITE, Permission.MANAGE_ACCOUNT}),
+    Role.ATTORNEY: frozenset(
+        {Permission.READ, Permission.WRITE, Permission.MANAGE_WALLS, Permission.MANAGE_ACCOUNT}
+    ),
     Role.ADMIN: frozenset(Permission),
 }
 

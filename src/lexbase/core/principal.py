@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from lexbase.core.permissions import Permission, Role, Scope, effective_permissions
 
@@ -15,6 +16,10 @@ class Principal:
     session_id: str | None = None
     api_key_id: str | None = None
     scopes: frozenset[Scope] | None = None
+    # When the credential stops being valid (the access token's exp, the API key's expiry).
+    expires_at: datetime | None = None
+    # Runs the server: may see server-level health (paths, disk, every firm's queue).
+    is_operator: bool = False
     permissions: frozenset[Permission] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -33,6 +33,10 @@ class WorkerLost(RuntimeError):
     """The worker process died or overran its time; the work may be retried."""
 
 
+class WorkerTimedOut(WorkerLost):
+    """The worker overran its time (and was killed)."""
+
+
 def _die_with_parent(parent: int) -> None:
     """Ask Linux to kill this worker when the process that made it dies (SIGKILL included):
     a worker must never outlive its pool, holding memory and a half-finished job."""
@@ -95,7 +99,7 @@ class ProcessPool:
             return await asyncio.wait_for(future, timeout=limit_seconds)
         except TimeoutError:
             await self._reset(executor, "timeout")
-            raise WorkerLost(f"worker exceeded {limit_seconds:.0f}s") from None
+            raise WorkerTimedOut(f"worker exceeded {limit_seconds:.0f}s") from None
         except BrokenProcessPool:
             await self._reset(executor, "crashed")
             raise WorkerLost("worker process died (crash or out of memory)") from None

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
@@ -33,9 +32,17 @@ class RateLimitPolicy:
 
     def __init__(self, settings: Settings) -> None:
         self.default = RouteClass("default", parse(settings.rate_limit_default))
+        self.auth_failures = RouteClass(
+            "failed authentication", parse(settings.rate_limit_auth_failures)
+        )
         self._rules: list[tuple[str | None, str, RouteClass]] = sorted(
             [
                 (None, "/api/v1/auth/", RouteClass("auth", parse(settings.rate_limit_auth))),
+                (
+                    "POST",
+                    "/api/v1/auth/register",
+                    RouteClass("registration", parse(settings.rate_limit_register)),
+                ),
                 (
                     "POST",
                     "/api/v1/documents",
@@ -61,22 +68,44 @@ def create_storage(settings: Settings) -> Storage:
     return MemoryStorage()
 
 
-def client_identity(scope: Scope, trusted_proxies: list[str]) -> str:
-    """The caller a limit counts against: its credential if it sent one, else its address."""
-    headers = dict(scope.get("headers", ()))
-    credential = headers.get(b"authorization") or headers.get(b"x-api-key")
-    if credential:
-        return "cred:" + hashlib.sha256(credential).hexdigest()[:32]
+def client_address(scope: Scope, trusted_proxies: list[str]) -> str:
+    """The caller's network address. Behind trusted proxies, the right-most address in
+    X-Forwarded-For that is not one of them (addresses to its left are the client's say)."""
     client = scope.get("client")
-    host = client[0] if client else "unknown"
-    forwarded = headers.get(b"x-forwarded-for")
-    if forwarded and host in trusted_proxies:
-        host = forwarded.decode("latin-1").split(",")[0].strip() or host
-    return "ip:" + host
+    host: str = client[0] if client else "unknown"
+    if host not in trusted_proxies:
+        return host
+    for name, value in scope.get("headers", ()):
+        if name == b"x-forwarded-for":
+            forwarded: str = value.decode("latin-1")
+            hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+            for hop in reversed(hops):
+                if hop not in trusted_proxies:
+                    return hop
+    return host
+
+
+# Resolves a request's credential to the principal it verifiably belongs to ("user:<id>"),
+# or None when there is no credential or it does not verify.
+Identify = Callable[[Scope], Awaitable[str | None]]
+
+
+async def _anonymous(_scope: Scope) -> str | None:
+    return None
+
+
+def _carries_credential(scope: Scope) -> bool:
+    return any(name in (b"authorization", b"x-api-key") for name, _ in scope.get("headers", ()))
 
 
 class RateLimitMiddleware:
-    """Counts every request against its route class and sets the `X-RateLimit-*` headers."""
+    """Counts every request against its route class and sets the `X-RateLimit-*` headers.
+
+    A request counts against the principal its credential verifiably belongs to; anything
+    else — no credential, or one that does not verify — against its client address, so
+    rotating made-up credentials buys no fresh budget. Requests whose credential is refused
+    (401) also count against the address's failed-authentication budget; once that is
+    spent, the address's unverified requests are refused until it recovers."""
 
     def __init__(
         self,
@@ -85,6 +114,7 @@ class RateLimitMiddleware:
         storage: Callable[[], Storage],
         policy: RateLimitPolicy,
         trusted_proxies: list[str],
+        identify: Identify = _anonymous,
     ) -> None:
         self.app = app
         # The storage belongs to the lifespan's resources, which exist only once the app starts.
@@ -92,19 +122,30 @@ class RateLimitMiddleware:
         self._limiter: MovingWindowRateLimiter | None = None
         self.policy = policy
         self.trusted_proxies = trusted_proxies
+        self.identify = identify
+
+    def _current_limiter(self) -> MovingWindowRateLimiter:
+        if self._limiter is None or self._limiter.storage is not self.storage():
+            self._limiter = MovingWindowRateLimiter(self.storage())
+        return self._limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
             return
         route_class = self.policy.classify(scope["method"], scope["path"])
-        identity = client_identity(scope, self.trusted_proxies)
-        if self._limiter is None or self._limiter.storage is not self.storage():
-            self._limiter = MovingWindowRateLimiter(self.storage())
-        limiter = self._limiter
+        address = "ip:" + client_address(scope, self.trusted_proxies)
+        limiter = self._current_limiter()
+        failures = self.policy.auth_failures
         try:
-            allowed = await limiter.hit(route_class.limit, route_class.name, identity)
-            stats = await limiter.get_window_stats(route_class.limit, route_class.name, identity)
+            principal = await self.identify(scope)
+            identity = principal or address
+            blocked_by = route_class
+            if principal is None and not await limiter.test(failures.limit, failures.name, address):
+                allowed, blocked_by = False, failures
+            else:
+                allowed = await limiter.hit(route_class.limit, route_class.name, identity)
+            stats = await limiter.get_window_stats(blocked_by.limit, blocked_by.name, identity)
         except (RedisError, OSError) as exc:  # the limiter's store is down: serve, not refuse
             log.warning("ratelimit.storage_unavailable", error_type=type(exc).__name__)
             await self.app(scope, receive, send)
@@ -122,7 +163,7 @@ class RateLimitMiddleware:
                 send,
                 429,
                 "rate_limited",
-                f"Rate limit exceeded for {route_class.name} requests; retry in {retry_after}s",
+                f"Rate limit exceeded for {blocked_by.name} requests; retry in {retry_after}s",
                 request_id,
                 headers={**headers, "Retry-After": str(retry_after)},
             )
@@ -130,9 +171,18 @@ class RateLimitMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                if message["status"] == 401 and _carries_credential(scope):
+                    await self._count_failure(limiter, address)
                 mutable = MutableHeaders(scope=message)
                 for key, value in headers.items():
                     mutable[key] = value
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    async def _count_failure(self, limiter: MovingWindowRateLimiter, address: str) -> None:
+        failures = self.policy.auth_failures
+        try:
+            await limiter.hit(failures.limit, failures.name, address)
+        except (RedisError, OSError) as exc:
+            log.warning("ratelimit.storage_unavailable", error_type=type(exc).__name__)

@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from lexbase.core.config import Settings
 from lexbase.core.db import create_engine, create_sessionmaker
-from lexbase.core.events import EventBus, InProcessEventBus, RedisEventBus
+from lexbase.core.events import EVENT_BUS_INFO, EventBus, InProcessEventBus, RedisEventBus
 from lexbase.core.processes import ProcessPool
 from lexbase.core.ratelimit import create_storage
+from lexbase.core.security import PasswordHashing
 from lexbase.providers.base import BlobStore
 from lexbase.providers.blobstores.local import LocalBlobStore
 
@@ -34,10 +35,12 @@ class Resources:
     rate_limit_storage: Storage
     processes: ProcessPool
     events: EventBus
+    passwords: PasswordHashing
     # Called after a transaction that enqueued jobs commits; the runner replaces it.
     notify_jobs: Callable[[], None] = field(default=lambda: None)
 
     async def close(self) -> None:
+        self.passwords.close()
         await self.events.close()
         await self.processes.close()
         await self.blobs.close()
@@ -59,17 +62,20 @@ def open_resources(settings: Settings) -> Resources:
     """Create the clients; connections open lazily, so a down service does not stop startup."""
     engine = create_engine(settings)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    events: EventBus = RedisEventBus(redis) if redis is not None else InProcessEventBus()
+    info = {EVENT_BUS_INFO: events}
     resources = Resources(
         settings=settings,
         engine=engine,
-        sessionmaker=create_sessionmaker(engine),
-        write_sessionmaker=create_sessionmaker(engine, write=True),
-        statement_reads=create_sessionmaker(engine, autocommit=True),
+        sessionmaker=create_sessionmaker(engine, info=info),
+        write_sessionmaker=create_sessionmaker(engine, write=True, info=info),
+        statement_reads=create_sessionmaker(engine, autocommit=True, info=info),
         blobs=open_blob_store(settings),
         redis=redis,
         rate_limit_storage=create_storage(settings),
         processes=ProcessPool(settings.worker_processes, settings.worker_memory_mb),
-        events=RedisEventBus(redis) if redis is not None else InProcessEventBus(),
+        events=events,
+        passwords=PasswordHashing(settings.password_hash_threads),
     )
     log.info(
         "resources.opened",

@@ -20,6 +20,18 @@ from lexbase.core.repository import Repository
 from lexbase.matters.models import Matter, MatterMember
 
 ModelT = TypeVar("ModelT", bound=Base)
+ModelClass = TypeVar("ModelClass", bound=type[Any])
+
+# Tables whose rows belong to one document and carry a copy of its matter, so walls apply to
+# them inside queries without a join. Moving a document moves every one of them
+# (`DocumentRepository.move_to_matter`); a test checks that no such table is left out.
+DOCUMENT_SCOPED: list[Any] = []
+
+
+def document_scoped(model: ModelClass) -> ModelClass:
+    """Register a model with `document_id` and `matter_id` columns (class decorator)."""
+    DOCUMENT_SCOPED.append(model)
+    return model
 
 
 def visible_matter_ids(principal: Principal) -> Select[str]:
@@ -50,6 +62,19 @@ def scope_clause(model: Any, principal: Principal) -> ColumnElement[bool]:
             matter_column.is_(None), matter_column.in_(visible_matter_ids(principal))
         )
     return clause if clause is not None else true()
+
+
+def unwalled_clause(model: Any, organization_id: str) -> ColumnElement[bool]:
+    """`model`'s rows of the organization that no wall covers: filed under no matter or under
+    an open one. Statistics shared by every caller of a firm (search's word counts) are taken
+    over these alone, so they carry nothing of what a wall hides."""
+    open_matters = select(Matter.id).where(
+        Matter.organization_id == organization_id, Matter.restricted.is_(False)
+    )
+    clause: ColumnElement[bool] = (model.organization_id == organization_id) & or_(
+        model.matter_id.is_(None), model.matter_id.in_(open_matters)
+    )
+    return clause
 
 
 class ScopedRepository(Repository[ModelT]):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,6 +41,26 @@ def verify_password(password: str, password_hash: str | None) -> bool:
 
 def password_needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+class PasswordHashing:
+    """Argon2 off the event loop. Each hash takes tens of milliseconds of CPU and a good deal
+    of memory, so a few threads do them and callers queue: sign-ins can neither stall other
+    requests nor make the process run unbounded hashes at once."""
+
+    def __init__(self, threads: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
+
+    async def hash(self, password: str) -> str:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, hash_password, password)
+
+    async def verify(self, password: str, password_hash: str | None) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, verify_password, password, password_hash
+        )
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def digest(secret: str) -> str:

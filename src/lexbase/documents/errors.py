@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from lexbase.core.errors import Conflict, NotFound, ValidationFailed
+from lexbase.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 
 class DocumentNotFound(NotFound):
@@ -18,8 +18,11 @@ class UnknownMatter(ValidationFailed):
         super().__init__(details=[{"loc": ["body", "matter_id"], "message": "matter not found"}])
 
 
-class DuplicateElsewhere(Conflict):
-    default_message = "An identical file is already stored in this organization"
+class WallMoveForbidden(Forbidden):
+    default_message = (
+        "Moving a document into or out of a restricted matter needs the permission to "
+        "manage ethical walls"
+    )
 
 
 class IdempotencyKeyReused(Conflict):

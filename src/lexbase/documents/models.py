@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lexbase.core.db import Base, IdMixin, TimestampMixin, new_id
+from lexbase.core.scope import document_scoped
 from lexbase.search.vector_column import EmbeddingVector
 
 
@@ -59,11 +60,24 @@ class Document(IdMixin, TimestampMixin, Base):
     jurisdiction: Mapped[str | None] = mapped_column(String(50), default=None)
     document_date: Mapped[date | None] = mapped_column(Date, default=None)
 
+    # Not unique: a file identical to one behind a wall the uploader cannot see is stored as a
+    # document of its own, so an upload never reveals what a wall hides.
     __table_args__ = (
-        UniqueConstraint("organization_id", "sha256", name="uq_documents_org_sha256"),
+        Index("ix_documents_org_sha256", "organization_id", "sha256"),
+        Index("ix_documents_blob_key", "blob_key"),
         Index("ix_documents_org_status", "organization_id", "status"),
         Index("ix_documents_org_updated_at", "organization_id", "updated_at"),
     )
+
+
+class BlobPin(IdMixin, Base):
+    """A blob being stored by an upload that has not committed yet: until the pin is released
+    or expires, no deletion of identical bytes may remove the file (documents/blobs.py)."""
+
+    __tablename__ = "blob_pins"
+
+    blob_key: Mapped[str] = mapped_column(String(64), index=True)
+    expires_at: Mapped[datetime]
 
 
 class DocumentText(Base):
@@ -78,6 +92,7 @@ class DocumentText(Base):
     pages: Mapped[list[dict[str, int]]] = mapped_column(JSON, default=list)
 
 
+@document_scoped
 class Chunk(Base):
     __tablename__ = "chunks"
 
@@ -111,6 +126,7 @@ class Chunk(Base):
     )
 
 
+@document_scoped
 class DocumentProfile(Base):
     """What a query names a document by — its title, parties and opening text — indexed for
     full-text search so search can tell which document a query is about."""
@@ -128,6 +144,7 @@ class DocumentProfile(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
+@document_scoped
 class DocumentCitation(IdMixin, Base):
     __tablename__ = "citations"
 

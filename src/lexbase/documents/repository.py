@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import Select, Text, cast, delete, func, select, update
+from sqlalchemy import Select, Text, cast, delete, func, select, text, update
 
 from lexbase.core.principal import Principal
 from lexbase.core.repository import Repository
-from lexbase.core.scope import ScopedRepository
+from lexbase.core.scope import DOCUMENT_SCOPED, ScopedRepository
 from lexbase.documents.models import (
+    BlobPin,
     Chunk,
     Document,
     DocumentCitation,
@@ -23,12 +25,26 @@ from lexbase.search.keyword import ensure_organization_index
 class DocumentRepository(ScopedRepository[Document]):
     model = Document
 
-    async def by_sha256(self, organization_id: str, sha256: str) -> Document | None:
-        return await self.get_one_or_none(
-            select(Document).where(
-                Document.organization_id == organization_id, Document.sha256 == sha256
-            )
+    async def visible_by_sha256(self, principal: Principal, sha256: str) -> Document | None:
+        """The oldest document with these bytes that the caller may see (a copy behind a wall
+        it cannot see does not count: to the caller the bytes are new)."""
+        statement = (
+            self.statement_for(principal)
+            .where(Document.sha256 == sha256)
+            .order_by(Document.created_at, Document.id)
+            .limit(1)
         )
+        return await self.get_one_or_none(statement)
+
+    async def lock_upload(self, organization_id: str, sha256: str) -> None:
+        """Serialize uploads of the same bytes in one organization until this transaction
+        ends, so two at once cannot both store a new document (SQLite's write lock already
+        serializes every writer)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                {"key": f"upload:{organization_id}:{sha256}"},
+            )
 
     def search(
         self,
@@ -66,19 +82,23 @@ class DocumentRepository(ScopedRepository[Document]):
         if profile is not None:
             profile.text = replace_title(profile.text, old_title, new_title)
 
-    async def blob_in_use(self, blob_key: str) -> bool:
-        statement = select(func.count()).where(Document.blob_key == blob_key)
-        return int((await self.session.execute(statement)).scalar_one()) > 0
-
     async def count_in_matter(self, matter_id: str) -> int:
         statement = select(func.count()).where(Document.matter_id == matter_id)
         return int((await self.session.execute(statement)).scalar_one())
 
-    async def move_to_matter(self, document_id: str, matter_id: str | None) -> None:
-        for model in (Chunk, DocumentCitation, DocumentProfile):
+    async def move_to_matter(self, document: Document, matter_id: str | None) -> None:
+        """Move the document and every row that carries its matter (each table registered
+        with `document_scoped`) in this transaction. The document's row is locked first, so
+        a pipeline storing its output at the same time cannot add rows under the old matter
+        after they were moved."""
+        await self.session.execute(
+            select(Document.id).where(Document.id == document.id).with_for_update()
+        )
+        for model in DOCUMENT_SCOPED:
             await self.session.execute(
-                update(model).where(model.document_id == document_id).values(matter_id=matter_id)
+                update(model).where(model.document_id == document.id).values(matter_id=matter_id)
             )
+        document.matter_id = matter_id
 
 
 class DocumentContentRepository(Repository[Chunk]):
@@ -120,3 +140,34 @@ class DocumentContentRepository(Repository[Chunk]):
     async def count_chunks(self, document_id: str) -> int:
         statement = select(func.count()).where(Chunk.document_id == document_id)
         return int((await self.session.execute(statement)).scalar_one())
+
+
+class BlobRepository(Repository[BlobPin]):
+    """Which stored blobs rows still need: referenced by a document, or pinned by an upload."""
+
+    model = BlobPin
+
+    async def lock(self, blob_key: str) -> None:
+        """Serialize pinning and releasing one blob until this transaction ends (SQLite's
+        write lock already serializes every writer)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                {"key": f"blob:{blob_key}"},
+            )
+
+    async def unpin(self, pin_id: str) -> None:
+        await self.session.execute(delete(BlobPin).where(BlobPin.id == pin_id))
+
+    async def needed(self, blob_keys: Sequence[str], now: datetime) -> set[str]:
+        """Those of `blob_keys` that a document references or a live pin holds."""
+        referenced = select(Document.blob_key).where(Document.blob_key.in_(blob_keys))
+        pinned = select(BlobPin.blob_key).where(
+            BlobPin.blob_key.in_(blob_keys), BlobPin.expires_at > now
+        )
+        rows = await self.session.execute(referenced.union(pinned))
+        return {key for (key,) in rows}
+
+    async def drop_expired(self, now: datetime) -> int:
+        result = await self.session.execute(delete(BlobPin).where(BlobPin.expires_at <= now))
+        return int(getattr(result, "rowcount", 0) or 0)

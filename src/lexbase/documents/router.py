@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile, status
 from fastapi.responses import PlainTextResponse
 
+from lexbase.audit.deps import ReadAuditDep
 from lexbase.auth.deps import Reader, Writer
 from lexbase.core.deps import ResourcesDep, SessionDep
 from lexbase.core.errors import PayloadTooLarge
@@ -95,11 +96,15 @@ async def list_documents(
 
 @router.get("/{document_id}", response_model=DocumentOut)
 async def get_document(
-    document_id: str, principal: Reader, session: SessionDep, resources: ResourcesDep
+    document_id: str,
+    principal: Reader,
+    session: SessionDep,
+    resources: ResourcesDep,
+    reads: ReadAuditDep,
 ) -> DocumentOut:
-    return DocumentOut.model_validate(
-        await DocumentService(session, resources).get(principal, document_id)
-    )
+    document = await DocumentService(session, resources).get(principal, document_id)
+    reads.note(principal, document.id, "document")
+    return DocumentOut.model_validate(document)
 
 
 @router.patch("/{document_id}", response_model=DocumentOut)
@@ -132,11 +137,13 @@ async def document_text(
     principal: Reader,
     session: SessionDep,
     resources: ResourcesDep,
+    reads: ReadAuditDep,
     format: Literal["text", "json"] = "text",
 ) -> Response | TextOut:
     stored = await DocumentService(session, resources).text(principal, document_id)
     if stored is None:
         raise DocumentNotReady()
+    reads.note(principal, document_id, "text")
     if format == "json":
         return TextOut(text=stored.text, pages=[PageOut(**p) for p in stored.pages])
     return PlainTextResponse(stored.text, media_type="text/plain; charset=utf-8")
@@ -144,9 +151,14 @@ async def document_text(
 
 @router.get("/{document_id}/file", response_class=Response)
 async def document_file(
-    document_id: str, principal: Reader, session: SessionDep, resources: ResourcesDep
+    document_id: str,
+    principal: Reader,
+    session: SessionDep,
+    resources: ResourcesDep,
+    reads: ReadAuditDep,
 ) -> Response:
     document, data = await DocumentService(session, resources).file(principal, document_id)
+    reads.note(principal, document.id, "file")
     disposition = f"attachment; filename*=UTF-8''{quote(document.filename)}"
     return Response(
         data, media_type=document.content_type, headers={"Content-Disposition": disposition}
@@ -155,9 +167,15 @@ async def document_file(
 
 @router.get("/{document_id}/chunks", response_model=Page[ChunkOut])
 async def document_chunks(
-    document_id: str, principal: Reader, session: SessionDep, resources: ResourcesDep, page: PageDep
+    document_id: str,
+    principal: Reader,
+    session: SessionDep,
+    resources: ResourcesDep,
+    reads: ReadAuditDep,
+    page: PageDep,
 ) -> Page[ChunkOut]:
     items, total = await DocumentService(session, resources).chunks(principal, document_id, page)
+    reads.note(principal, document_id, "chunks")
     return Page(
         items=[ChunkOut.model_validate(c) for c in items],
         total=total,
@@ -167,9 +185,14 @@ async def document_chunks(
 
 @router.get("/{document_id}/citations", response_model=list[CitationOut])
 async def document_citations(
-    document_id: str, principal: Reader, session: SessionDep, resources: ResourcesDep
+    document_id: str,
+    principal: Reader,
+    session: SessionDep,
+    resources: ResourcesDep,
+    reads: ReadAuditDep,
 ) -> list[CitationOut]:
     citations = await DocumentService(session, resources).citations(principal, document_id)
+    reads.note(principal, document_id, "citations")
     return [CitationOut.model_validate(c) for c in citations]
 
 

@@ -11,16 +11,18 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.audit.service import record
-from lexbase.core.db import after_commit
+from lexbase.core.db import after_commit, after_transaction, transaction
 from lexbase.core.events import Event, publish_soon
 from lexbase.core.pagination import PageParams
+from lexbase.core.permissions import Permission
 from lexbase.core.principal import Principal
 from lexbase.core.resources import Resources
+from lexbase.documents.blobs import BlobKeeper
 from lexbase.documents.errors import (
     DocumentNotFound,
-    DuplicateElsewhere,
     IdempotencyKeyReused,
     UnknownMatter,
+    WallMoveForbidden,
 )
 from lexbase.documents.models import Chunk, Document, DocumentCitation, DocumentText
 from lexbase.documents.repository import DocumentContentRepository, DocumentRepository
@@ -30,6 +32,7 @@ from lexbase.ingest.sniff import detect, validate
 from lexbase.ingest.types import PIPELINE_VERSION, Detected
 from lexbase.jobs.models import IdempotencyKey, Job
 from lexbase.jobs.repository import IdempotencyRepository, JobRepository
+from lexbase.matters.models import Matter
 from lexbase.matters.repository import MatterRepository
 
 INGEST_JOB = "ingest_document"
@@ -62,30 +65,42 @@ class DocumentService:
     async def upload(self, principal: Principal, upload: Upload) -> UploadOut:
         sha256 = hashlib.sha256(upload.data).hexdigest()
         request_hash = _request_hash(sha256, upload)
-        # Sniffing, structural checks (encryption, page count, zip bombs) and the durable blob
-        # write all happen before the first statement: on SQLite that statement takes the
-        # write lock, which must not be held through this slow work.
+        # Everything that can refuse the upload, or answer it without storing anything, runs
+        # before the bytes are written: sniffing and structural checks (encryption, page
+        # count, zip bombs), then — on a read session, so SQLite's write lock is not held
+        # through the slow blob write — the matter, the idempotency key and duplicates.
         detected = await anyio.to_thread.run_sync(
             _inspect, upload.data, upload.filename, limits_for(self.resources)
         )
-        blob_key = await self.resources.blobs.put(upload.data)
-        if upload.idempotency_key:
-            replay = await self._replay(principal, upload.idempotency_key, request_hash)
-            if replay is not None:
-                return replay
-        if upload.matter_id is not None:
-            await self._visible_matter(principal, upload.matter_id)
-        existing = await self.documents.by_sha256(principal.organization_id, sha256)
-        if existing is not None:
-            return await self._duplicate(principal, existing)
+        async with transaction(self.resources.sessionmaker) as read:
+            early = await DocumentService(read, self.resources).answer_without_storing(
+                principal, upload, sha256, request_hash
+            )
+        if early is not None:
+            return early
+        keeper = BlobKeeper(self.resources)
+        pin_id = await keeper.pin(sha256)
+        try:
+            blob_key = await self.resources.blobs.put(upload.data)
+        except BaseException:
+            await keeper.release(sha256, pin_id)
+            raise
+        # Kept if this transaction stores the document, deleted if it does not.
+        after_transaction(self.session, lambda: keeper.release_soon(blob_key, pin_id))
+        # The same checks again, now serialized with concurrent uploads of the same bytes.
+        await self.documents.lock_upload(principal.organization_id, sha256)
+        answer = await self.answer_without_storing(principal, upload, sha256, request_hash)
+        if answer is not None:
+            return answer
         document, job = await self._accept(principal, upload, detected, sha256, blob_key)
         result = UploadOut(
             document=DocumentOut.model_validate(document), job_id=job.id, duplicate=False
         )
         if upload.idempotency_key:
-            await IdempotencyRepository(self.session).add(
+            await IdempotencyRepository(self.session).put(
                 IdempotencyKey(
                     organization_id=principal.organization_id,
+                    user_id=principal.user_id,
                     key=upload.idempotency_key,
                     scope="documents.upload",
                     request_hash=request_hash,
@@ -93,6 +108,28 @@ class DocumentService:
                 )
             )
         return result
+
+    async def answer_without_storing(
+        self, principal: Principal, upload: Upload, sha256: str, request_hash: str
+    ) -> UploadOut | None:
+        """Refuse the upload, or answer it from what is stored (a replayed key, a duplicate
+        the caller may see); None when it is a new document. A repeat passes every check a
+        first request does, and a copy hidden by a wall counts as nothing."""
+        if upload.matter_id is not None:
+            await self._visible_matter(principal, upload.matter_id)
+        if upload.idempotency_key:
+            replay = await self._replay(principal, upload.idempotency_key, request_hash)
+            if replay is not None:
+                return replay
+        existing = await self.documents.visible_by_sha256(principal, sha256)
+        if existing is not None:
+            job = await self.jobs.latest_for_document(existing.id)
+            return UploadOut(
+                document=DocumentOut.model_validate(existing),
+                job_id=job.id if job else None,
+                duplicate=True,
+            )
+        return None
 
     async def _accept(
         self, principal: Principal, upload: Upload, detected: Detected, sha256: str, blob_key: str
@@ -144,31 +181,25 @@ class DocumentService:
         return job
 
     async def _replay(self, principal: Principal, key: str, request_hash: str) -> UploadOut | None:
-        stored = await IdempotencyRepository(self.session).get(principal.organization_id, key)
+        stored = await IdempotencyRepository(self.session).get(
+            principal.organization_id, principal.user_id, key
+        )
         if stored is None:
             return None
         if stored.request_hash != request_hash:
             raise IdempotencyKeyReused()
         replay = UploadOut.model_validate(stored.response)
         current = await self.documents.get_for(principal, replay.document.id)
-        if current is not None:
-            replay.document = DocumentOut.model_validate(current)
+        if current is None:  # deleted, or walled off since: the key's result is gone
+            return None
+        replay.document = DocumentOut.model_validate(current)
         return replay
 
-    async def _duplicate(self, principal: Principal, existing: Document) -> UploadOut:
-        visible = await self.documents.get_for(principal, existing.id)
-        if visible is None:
-            raise DuplicateElsewhere()
-        job = await self.jobs.latest_for_document(existing.id)
-        return UploadOut(
-            document=DocumentOut.model_validate(visible),
-            job_id=job.id if job else None,
-            duplicate=True,
-        )
-
-    async def _visible_matter(self, principal: Principal, matter_id: str) -> None:
-        if await MatterRepository(self.session).get_for(principal, matter_id) is None:
+    async def _visible_matter(self, principal: Principal, matter_id: str) -> Matter:
+        matter = await MatterRepository(self.session).get_for(principal, matter_id)
+        if matter is None:
             raise UnknownMatter()
+        return matter
 
     async def get(self, principal: Principal, document_id: str) -> Document:
         document = await self.documents.get_for(principal, document_id)
@@ -207,24 +238,42 @@ class DocumentService:
     ) -> Document:
         document = await self.get(principal, document_id)
         changes = body.model_dump(exclude_unset=True)
-        if "matter_id" in changes and changes["matter_id"] != document.matter_id:
-            if changes["matter_id"] is not None:
-                await self._visible_matter(principal, changes["matter_id"])
-            await self.documents.move_to_matter(document.id, changes["matter_id"])
+        matter_id = changes.pop("matter_id", document.matter_id)
+        if matter_id != document.matter_id:
+            await self._move(principal, document, matter_id)
         if "tags" in changes and changes["tags"] is not None:
             changes["tags"] = _clean_tags(changes["tags"])
-        changes = {k: v for k, v in changes.items() if v is not None or k == "matter_id"}
+        changes = {k: v for k, v in changes.items() if v is not None}
         if "title" in changes and changes["title"] != document.title:
             await self.documents.retitle_profile(document.id, document.title, changes["title"])
         await self.documents.update(document, changes)
+        if changes:
+            await record(
+                self.session,
+                "document.updated",
+                principal,
+                resource=("document", document.id),
+                details={"fields": sorted(changes)},
+            )
+        return document
+
+    async def _move(self, principal: Principal, document: Document, matter_id: str | None) -> None:
+        """File the document under another matter (or none). Taking it out of, or putting it
+        behind, a wall is a change of the wall, and needs the same permission."""
+        target = await self._visible_matter(principal, matter_id) if matter_id else None
+        source = await MatterRepository(self.session).get(document.matter_id or "")
+        walled = any(m is not None and m.restricted for m in (source, target))
+        if walled and not principal.can(Permission.MANAGE_WALLS):
+            raise WallMoveForbidden()
+        old_matter = document.matter_id
+        await self.documents.move_to_matter(document, matter_id)
         await record(
             self.session,
-            "document.updated",
+            "document.moved",
             principal,
             resource=("document", document.id),
-            details={"fields": sorted(changes)},
+            details={"old_matter_id": old_matter, "new_matter_id": matter_id},
         )
-        return document
 
     async def delete(self, principal: Principal, document_id: str) -> None:
         document = await self.get(principal, document_id)
@@ -237,13 +286,17 @@ class DocumentService:
             resource=("document", document_id),
             details={"filename": document.filename, "sha256": document.sha256},
         )
-        if not await self.documents.blob_in_use(blob_key):
-            blobs = self.resources.blobs
-            # Bytes go only once the deletion is durable; a rollback keeps them.
-            after_commit(self.session, lambda: _schedule(blobs.delete(blob_key)))
+        # The bytes go once the deletion is durable, and only if nothing else needs them.
+        keeper = BlobKeeper(self.resources)
+        after_commit(self.session, lambda: keeper.release_soon(blob_key))
 
     async def reprocess(self, principal: Principal, document_id: str) -> Job:
+        """Queue the pipeline again, or hand back the run already queued or under way:
+        repeating the call never piles up runs of one document."""
         document = await self.get(principal, document_id)
+        unfinished = await self.jobs.unfinished_for_document(document.id, INGEST_JOB)
+        if unfinished is not None:
+            return unfinished
         document.status, document.error, document.error_code = "queued", None, None
         job = await self.enqueue(principal, document)
         await record(
@@ -295,9 +348,3 @@ def _clean_tags(tags: list[str]) -> list[str]:
 
 def parse_tags(raw: str | None) -> list[str]:
     return _clean_tags(raw.split(",")) if raw else []
-
-
-def _schedule(coroutine: Any) -> None:
-    import asyncio
-
-    asyncio.get_running_loop().create_task(coroutine)

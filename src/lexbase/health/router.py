@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from lexbase import __version__
 from lexbase.auth.deps import Operator
 from lexbase.core.deps import ResourcesDep
 from lexbase.core.metrics import CONTENT_TYPE_LATEST
+from lexbase.health.deps import metrics_scraper
 from lexbase.health.schemas import (
-    CheckOut,
     DetailedHealthOut,
     HealthStatus,
     LivenessOut,
     ReadinessOut,
 )
-from lexbase.health.service import detailed, run_checks
+from lexbase.health.service import detailed, readiness, run_checks
+from lexbase.search.deps import SearchStateDep
 
 router = APIRouter(tags=["health"])
 # Mounted under /api/v1: the detailed view is for the organization's admins only.
@@ -38,27 +39,20 @@ async def live() -> LivenessOut:
 @router.get(
     "/health/ready",
     response_model=ReadinessOut,
-    responses={503: {"model": ReadinessOut, "description": "A dependency is down"}},
+    responses={
+        503: {"model": ReadinessOut, "description": "A dependency is down, or a model warming"}
+    },
 )
-async def ready(resources: ResourcesDep) -> JSONResponse:
-    checks = await run_checks(resources)
-    body = ReadinessOut(
-        status="ready" if all(c.ok for c in checks) else "not_ready",
-        checks={
-            c.name: CheckOut(
-                status="ok" if c.ok else "down", latency_ms=c.latency_ms, error=c.error
-            )
-            for c in checks
-        },
-    )
+async def ready(resources: ResourcesDep, search: SearchStateDep) -> JSONResponse:
+    body = readiness(await run_checks(resources), {"embedder": search.embedder.state})
     return JSONResponse(body.model_dump(), status_code=200 if body.status == "ready" else 503)
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get("/metrics", include_in_schema=False, dependencies=[Depends(metrics_scraper)])
 async def metrics(request: Request) -> Response:
     return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 @operations_router.get("/detailed", response_model=DetailedHealthOut)
 async def health_detailed(principal: Operator, resources: ResourcesDep) -> DetailedHealthOut:
-    return await detailed(resources)
+    return await detailed(resources, principal)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class HealthStatus(BaseModel):
@@ -16,9 +16,15 @@ class CheckOut(BaseModel):
     error: str | None = None
 
 
+ModelState = Literal["building", "loading", "ready", "failed"]
+# "warming": the dependencies answer, but a model is still being made or loaded.
+ReadinessStatus = Literal["ready", "not_ready", "warming"]
+
+
 class ReadinessOut(BaseModel):
-    status: Literal["ready", "not_ready"]
+    status: ReadinessStatus
     checks: dict[str, CheckOut]
+    models: dict[str, ModelState] = Field(default_factory=dict)
 
 
 class LivenessOut(BaseModel):
@@ -32,12 +38,22 @@ class DiskOut(BaseModel):
     used_ratio: float
 
 
+class QueueOut(BaseModel):
+    backend: str
+    depth: int  # the caller's organization's queued and running jobs
+    workers: int | None  # in-process workers (None: `lexbase worker` processes run jobs)
+    server_depth: int | None = None  # every organization's (operators only)
+
+
 class DetailedHealthOut(BaseModel):
+    # "organization": what a firm's admin may see; "server": an operator's view, with the
+    # server's paths, disk and every firm's queue.
+    view: Literal["organization", "server"]
     status: Literal["ok", "degraded"]
     version: str
     environment: str
     uptime_seconds: float
     database: str
     checks: dict[str, CheckOut]
-    disk: DiskOut
-    queue: dict[str, int | str | None]
+    disk: DiskOut | None
+    queue: QueueOut

@@ -53,6 +53,8 @@ class IngestRefused(LexbaseError):
 @dataclass(frozen=True)
 class IngestOptions:
     matter_id: str | None = None
+    # Which of the address's accounts uploads, when it has one in several organizations.
+    organization_id: str | None = None
     tags: tuple[str, ...] = ()
     concurrency: int = 4
     wait: bool = True
@@ -334,7 +336,7 @@ async def ingest(
     resources = open_resources(settings)
     runner: JobRunner | None = None
     try:
-        principal = await _acting_principal(resources, email)
+        principal = await _acting_principal(resources, email, options.organization_id)
         if options.matter_id is not None:
             await _check_matter(resources, principal, options.matter_id)
         planned, _ = await asyncio.gather(
@@ -387,11 +389,18 @@ def _normalized_email(raw: str) -> str:
         raise IngestRefused(f"not a valid email address: {raw}") from None
 
 
-async def _acting_principal(resources: Resources, email: str) -> Principal:
+async def _acting_principal(
+    resources: Resources, email: str, organization_id: str | None
+) -> Principal:
     async with transaction(resources.sessionmaker) as session:
-        user = await UserRepository(session).by_email(email)
-    if user is None:
+        accounts = await UserRepository(session).all_by_email(email, organization_id)
+    if not accounts:
         raise IngestRefused(f"no user with email {email}")
+    if len(accounts) > 1:
+        raise IngestRefused(
+            f"{email} has accounts in several organizations; choose one with --organization-id"
+        )
+    [user] = accounts
     if not user.is_active:
         raise IngestRefused(f"user {email} is deactivated")
     principal = Principal(

@@ -28,6 +28,10 @@ class UnsupportedFileType(UnsupportedMediaType):
     default_message = "Unsupported file type; upload PDF, DOCX, DOC, HTML or plain text"
 
 
+class NoDocConverter(UnsupportedFileType):
+    default_message = "Legacy .doc files need LibreOffice on the server; convert to DOCX or PDF"
+
+
 class EncryptedPdf(FileRejected):
     code = "encrypted_pdf"
     default_message = "The PDF is password-protected; upload an unencrypted copy"
@@ -62,6 +66,12 @@ class FileTooLarge(PayloadTooLarge):
     default_message = "The file exceeds the upload size limit"
 
 
+def public_message(error: FileRejected | UnsupportedFileType) -> str:
+    """What every reader of a failed document is told: its class's fixed sentence. The
+    instance's own message (counts, page numbers) is for the uploader's response and logs."""
+    return type(error).default_message
+
+
 __all__ = [
     "CorruptFile",
     "DecompressionBomb",
@@ -69,9 +79,11 @@ __all__ = [
     "EncryptedPdf",
     "FileRejected",
     "FileTooLarge",
+    "NoDocConverter",
     "NotText",
     "TextTooLong",
     "TooManyPages",
     "UnsupportedFileType",
     "ValidationFailed",
+    "public_message",
 ]

@@ -26,7 +26,7 @@ from lexbase.documents.models import (
 from lexbase.documents.profile import profile_text
 from lexbase.documents.repository import DocumentContentRepository
 from lexbase.documents.service import INGEST_JOB, limits_for, status_event
-from lexbase.ingest.errors import FileRejected, UnsupportedFileType
+from lexbase.ingest.errors import FileRejected, UnsupportedFileType, public_message
 from lexbase.ingest.types import Detected, FileKind
 from lexbase.jobs.models import Job
 from lexbase.jobs.registry import JobContext, PermanentJobError, register
@@ -61,7 +61,7 @@ class IngestDocument:
                 limit_seconds=resources.settings.ingest_timeout_seconds,
             )
         except (FileRejected, UnsupportedFileType) as exc:
-            raise PermanentJobError(exc.message, exc.code) from None
+            raise PermanentJobError(public_message(exc), exc.code, detail=exc.message) from None
         await context.progress("embed", 0.6)
         embedded = await self._embed(context, document.title, output)
         await context.progress("index", 0.9)

@@ -19,9 +19,10 @@ from celery import Celery
 from celery.signals import setup_logging, worker_process_init, worker_process_shutdown
 
 from lexbase.core.config import Settings
+from lexbase.core.db import DATABASE_ERRORS
 from lexbase.core.resources import open_resources
 from lexbase.jobs.dispatch import QUEUE, RUN_JOB, Publisher
-from lexbase.jobs.execution import DATABASE_ERRORS, JobExecutor, Outcome
+from lexbase.jobs.execution import JobExecutor, Outcome
 
 log = structlog.get_logger(__name__)
 

@@ -21,8 +21,9 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from lexbase.core.config import Settings
+from lexbase.core.db import DATABASE_ERRORS
 from lexbase.core.resources import Resources
-from lexbase.jobs.execution import DATABASE_ERRORS, reap_expired
+from lexbase.jobs.execution import reap_expired
 from lexbase.jobs.registry import job_types
 from lexbase.jobs.repository import JobRepository
 

@@ -17,19 +17,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
-from sqlalchemy.exc import SQLAlchemyError
 
-from lexbase.core.db import transaction, utcnow
+from lexbase.core.db import DATABASE_ERRORS, transaction, utcnow
 from lexbase.core.events import Event
 from lexbase.core.resources import Resources
+from lexbase.jobs import failures
 from lexbase.jobs.models import FAILED, QUEUED, SUCCEEDED, Job
 from lexbase.jobs.registry import JobContext, PermanentJobError, handler_for, job_types
 from lexbase.jobs.repository import JobRepository
 
 log = structlog.get_logger(__name__)
-
-# What a database that restarts or drops connections raises (timeouts are OSErrors too).
-DATABASE_ERRORS = (SQLAlchemyError, OSError)
 
 MAX_BACKOFF_SECONDS = 300.0
 
@@ -81,7 +78,7 @@ class JobExecutor:
             result = await handler.run(JobContext(job, self.resources, progress))
         except PermanentJobError as exc:
             await self._fail(job, str(exc), exc.code)
-            bound.info("job.failed", code=exc.code, error=str(exc))
+            bound.info("job.failed", code=exc.code, error=str(exc), detail=exc.detail)
             return Outcome(FAILED)
         except asyncio.CancelledError:
             raise  # shutting down: the lease expires and the reaper re-queues the job
@@ -114,8 +111,16 @@ class JobExecutor:
             "stage": stage,
             "progress": round(fraction, 4),
         }
+        # The matter as it is now, not as it was when the job was claimed: a document moved
+        # behind a wall meanwhile takes its job's events with it.
+        try:
+            async with transaction(self.resources.sessionmaker) as session:
+                matter_id = await JobRepository(session).matter_of(job.id)
+        except DATABASE_ERRORS:
+            log.warning("job.announce_skipped", job_id=job.id)
+            return
         await self.resources.events.publish(
-            Event("job.progress", job.organization_id, job.matter_id, data)
+            Event("job.progress", job.organization_id, matter_id, data)
         )
 
     async def _keep_lease(self, job_id: str) -> None:
@@ -130,10 +135,14 @@ class JobExecutor:
 
     async def _retry_or_fail(self, job: Job, exc: Exception) -> Outcome:
         settings = self.resources.settings
-        message = f"{type(exc).__name__}: {exc}"[:2000]
+        # Readers get a fixed sentence (jobs/failures.py); the exception only reaches the logs.
+        error = {"error_type": type(exc).__name__, "error": str(exc)[:2000]}
         if job.attempts >= job.max_attempts:
-            await self._fail(job, message, "retries_exhausted")
-            log.error("job.failed", job_id=job.id, error=message, attempts=job.attempts)
+            code = failures.final_code(exc)
+            await self._fail(job, failures.MESSAGES[code], code)
+            log.error(
+                "job.failed", job_id=job.id, code=code, attempts=job.attempts, exc_info=exc, **error
+            )
             return Outcome(FAILED)
         delay = backoff_seconds(job.attempts, settings.job_retry_base_seconds)
         async with transaction(self.resources.write_sessionmaker) as session:
@@ -141,11 +150,11 @@ class JobExecutor:
                 job.id,
                 self.owner,
                 status=QUEUED,
-                error=message,
-                error_code="retrying",
+                error=failures.MESSAGES[failures.RETRYING],
+                error_code=failures.RETRYING,
                 run_after=utcnow() + timedelta(seconds=delay),
             )
-        log.warning("job.retrying", job_id=job.id, error=message, delay=round(delay, 2))
+        log.warning("job.retrying", job_id=job.id, delay=round(delay, 2), **error)
         await self._announce(job, QUEUED, "retrying", 0.0)
         return Outcome(QUEUED, retry_in=delay)
 
@@ -176,10 +185,17 @@ async def reap_expired(resources: Resources) -> int:
         repository = JobRepository(session)
         for job in await repository.expired(now):
             if job.attempts >= job.max_attempts:
-                message = "The worker processing this job stopped responding; retries exhausted"
+                message, owner = failures.MESSAGES[failures.WORKER_LOST], job.lease_owner
                 if await repository.fail_expired(job.id, now, message):
+                    log.warning(
+                        "job.failed",
+                        job_id=job.id,
+                        code=failures.WORKER_LOST,
+                        attempts=job.attempts,
+                        lease_owner=owner,
+                    )
                     handler = handler_for(job.type)
-                    event = await handler.on_failed(session, job, message, "worker_lost")
+                    event = await handler.on_failed(session, job, message, failures.WORKER_LOST)
                     if event is not None:
                         events.append(event)
             else:

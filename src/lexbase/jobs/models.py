@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lexbase.core.db import Base, IdMixin, utcnow
+from lexbase.core.scope import document_scoped
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
     "queued",
@@ -19,6 +20,7 @@ QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
 )
 
 
+@document_scoped
 class Job(IdMixin, Base):
     __tablename__ = "jobs"
 
@@ -54,11 +56,13 @@ class Job(IdMixin, Base):
 
 
 class IdempotencyKey(Base):
-    """The first response to a request carrying an `Idempotency-Key`, replayed on repeats."""
+    """The first response to a request carrying an `Idempotency-Key`, replayed on repeats of
+    the same caller only (another user's key is a different key)."""
 
     __tablename__ = "idempotency_keys"
 
     organization_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     scope: Mapped[str] = mapped_column(String(50))
     request_hash: Mapped[str] = mapped_column(String(64))

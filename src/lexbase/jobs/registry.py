@@ -14,11 +14,16 @@ from lexbase.jobs.models import Job
 
 
 class PermanentJobError(Exception):
-    """A failure that retrying cannot fix (e.g. a corrupt file): the job fails at once."""
+    """A failure that retrying cannot fix (e.g. a corrupt file): the job fails at once.
 
-    def __init__(self, message: str, code: str) -> None:
+    `message` is shown to every reader of the job and its subject, so it is a fixed sentence
+    per `code`; specifics (counts, page numbers, an exception's text) go in `detail`, which
+    is only logged."""
+
+    def __init__(self, message: str, code: str, *, detail: str | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.detail = detail
 
 
 Progress = Callable[[str, float], Awaitable[None]]

@@ -124,6 +124,26 @@ class JobRepository(ScopedRepository[Job]):
             statement = statement.where(Job.document_id == document_id)
         return statement
 
+    async def matter_of(self, job_id: str) -> str | None:
+        matter_id: str | None = await self.session.scalar(
+            select(Job.matter_id).where(Job.id == job_id)
+        )
+        return matter_id
+
+    async def unfinished_for_document(self, document_id: str, job_type: str) -> Job | None:
+        """A queued or running job of this type for the document, if there is one."""
+        statement = (
+            select(Job)
+            .where(
+                Job.document_id == document_id,
+                Job.type == job_type,
+                Job.status.in_((QUEUED, RUNNING)),
+            )
+            .order_by(Job.created_at.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
     async def latest_for_document(self, document_id: str) -> Job | None:
         statement = (
             select(Job)
@@ -137,8 +157,11 @@ class JobRepository(ScopedRepository[Job]):
         statement = select(Job.status, func.count()).group_by(Job.status)
         return {status: int(n) for status, n in (await self.session.execute(statement)).all()}
 
-    async def unfinished_count(self) -> int:
+    async def unfinished_count(self, organization_id: str | None = None) -> int:
+        """Queued and running jobs: of one organization, or of the whole server."""
         statement = select(func.count()).where(Job.status.in_((QUEUED, RUNNING)))
+        if organization_id is not None:
+            statement = statement.where(Job.organization_id == organization_id)
         return int((await self.session.execute(statement)).scalar_one())
 
 
@@ -146,14 +169,15 @@ class IdempotencyRepository:
     def __init__(self, session: Any) -> None:
         self.session = session
 
-    async def get(self, organization_id: str, key: str) -> IdempotencyKey | None:
+    async def get(self, organization_id: str, user_id: str, key: str) -> IdempotencyKey | None:
         found: IdempotencyKey | None = await self.session.get(
-            IdempotencyKey, (organization_id, key)
+            IdempotencyKey, (organization_id, user_id, key)
         )
         return found
 
-    async def add(self, record: IdempotencyKey) -> None:
-        self.session.add(record)
+    async def put(self, record: IdempotencyKey) -> None:
+        """Store the key's first result (replacing a stale one whose result is gone)."""
+        await self.session.merge(record)
         await self.session.flush()
 
 

@@ -14,8 +14,9 @@ from typing import Any
 
 import structlog
 
+from lexbase.core.db import DATABASE_ERRORS
 from lexbase.core.resources import Resources
-from lexbase.jobs.execution import DATABASE_ERRORS, JobExecutor, backoff_seconds, reap_expired
+from lexbase.jobs.execution import JobExecutor, backoff_seconds, reap_expired
 from lexbase.jobs.models import Job
 
 log = structlog.get_logger(__name__)

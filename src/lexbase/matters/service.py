@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.audit.service import record
 from lexbase.auth.repository import UserRepository
+from lexbase.core.events import access_changed
 from lexbase.core.pagination import Page, PageParams
 from lexbase.core.permissions import Permission
 from lexbase.core.principal import Principal
@@ -226,6 +227,7 @@ async def update_matter(
             details={"fields": fields},
         )
     if wall_changed:
+        access_changed(session, matter.organization_id, matter_id=matter.id)
         await record(
             session,
             "matter.wall_changed",
@@ -244,6 +246,7 @@ async def delete_matter(session: AsyncSession, principal: Principal, matter_id: 
     if await MatterRepository(session).document_count(matter.id) > 0:
         raise MatterHasDocuments()
     await MatterRepository(session).delete(matter)
+    access_changed(session, matter.organization_id, matter_id=matter.id)
     await record(
         session,
         "matter.deleted",
@@ -281,6 +284,7 @@ async def add_member(
     members = MatterMemberRepository(session)
     if not await members.add_if_absent(matter.id, user.id, added_by=principal.user_id):
         raise MemberAlreadyExists()
+    access_changed(session, matter.organization_id, matter_id=matter.id, user_id=user.id)
     await record(
         session,
         "matter.member_added",
@@ -298,6 +302,7 @@ async def remove_member(
     matter = await _matter(session, principal, matter_id)
     if not await MatterMemberRepository(session).remove(matter.id, user_id):
         raise MemberNotFound()
+    access_changed(session, matter.organization_id, matter_id=matter.id, user_id=user_id)
     await record(
         session,
         "matter.member_removed",

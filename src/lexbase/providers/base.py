@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Protocol
 
 import numpy as np
@@ -23,6 +24,10 @@ class BlobStore(Protocol):
     async def exists(self, key: str) -> bool: ...
 
     async def delete(self, key: str) -> None: ...
+
+    def scan(self) -> AsyncIterator[list[tuple[str, datetime]]]:
+        """Every stored key with its last modification time, in batches."""
+        ...
 
     async def ping(self) -> None:
         """Raise if the store cannot be written to and read from right now."""

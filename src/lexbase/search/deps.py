@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from lexbase.core.config import Settings
+from lexbase.providers.embedders import embedder_spec
+from lexbase.providers.embedders.handle import EmbedderHandle
 from lexbase.search.semantic import MemoryVectorIndex
 from lexbase.search.terms import TermPolicy, TermStatistics
 
@@ -18,10 +20,15 @@ class SearchState:
 
     vectors: MemoryVectorIndex  # SQLite: the organizations' vectors in memory
     terms: TermStatistics  # cached word counts for choosing the words a keyword query scores
+    embedder: EmbedderHandle  # embeds queries; made and loaded off the request path
 
     @classmethod
     def create(cls, settings: Settings) -> SearchState:
-        return cls(MemoryVectorIndex(), TermStatistics(TermPolicy.from_settings(settings)))
+        return cls(
+            MemoryVectorIndex(),
+            TermStatistics(TermPolicy.from_settings(settings)),
+            EmbedderHandle(embedder_spec(settings)),
+        )
 
 
 def get_search_state(request: Request) -> SearchState:

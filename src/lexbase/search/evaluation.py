@@ -99,6 +99,7 @@ async def run_eval(
     results: list[dict[str, Any]] = []
     latencies: list[float] = []
     try:
+        await state.embedder.wait()  # a command may wait for the model; requests never do
         principal = await _principal(resources.sessionmaker)
         async with transaction(resources.sessionmaker) as session:
             paths = {

@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lexbase.core.scope import unwalled_clause
 from lexbase.documents.models import Chunk, Document, DocumentProfile
 from lexbase.search.keyword_index import (
     chunk_index,
@@ -193,32 +194,40 @@ async def profile_candidates(
 
 
 async def organization_rows(session: AsyncSession, organization_id: str) -> int:
-    """How many chunks the organization has (what a word's share is measured against)."""
+    """How many of the organization's chunks no wall covers (what a word's share is measured
+    against: search/terms.py)."""
     count = await session.scalar(
-        select(func.count()).select_from(Chunk).where(Chunk.organization_id == organization_id)
+        select(func.count()).select_from(Chunk).where(unwalled_clause(Chunk, organization_id))
     )
     return int(count or 0)
 
 
 async def term_rows(session: AsyncSession, organization_id: str, term: str, cap: int) -> int:
-    """How many of the organization's chunks contain `term` (as the keyword query matches
-    it: stemmed, a phrase if it tokenizes to several words), counted up to `cap`."""
+    """How many of the organization's chunks that no wall covers contain `term` (as the
+    keyword query matches it: stemmed, a phrase if it tokenizes to several words), counted up
+    to `cap`. Walled chunks never count: which words a caller's search scores must not depend
+    on text the caller may not see."""
     word = ParsedQuery(term, (term,), (), ())
     matches: Select[Any]
     if session.get_bind().dialect.name == "postgresql":
         ts = tsquery(word)
         tsv: ColumnElement[Any] = literal_column("chunks.tsv")
         matches = select(literal_column("1")).where(
-            Chunk.organization_id == organization_id, tsv.op("@@")(ts)
+            unwalled_clause(Chunk, organization_id), tsv.op("@@")(ts)
         )
     else:
         if not await has_organization_index(session, organization_id):
             return 0
         index = chunk_index(organization_id)
+        fts = table(index, column("rowid"))
         matches = (
             select(literal_column("1"))
-            .where(literal_column(index).op("MATCH")(fts5_match(word)))
-            .select_from(table(index))
+            .select_from(fts)
+            .join(Chunk, Chunk.pk == fts.c.rowid)
+            .where(
+                literal_column(index).op("MATCH")(fts5_match(word)),
+                unwalled_clause(Chunk, organization_id),
+            )
         )
     count = await session.scalar(select(func.count()).select_from(matches.limit(cap).subquery()))
     return int(count or 0)

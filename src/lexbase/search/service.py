@@ -20,8 +20,9 @@ from lexbase.core.config import Settings
 from lexbase.core.db import transaction
 from lexbase.core.principal import Principal
 from lexbase.documents.models import Chunk, Document, DocumentCitation, DocumentProfile
-from lexbase.providers.embedders import embedder_spec, get_embedder
+from lexbase.providers.base import Embedder
 from lexbase.search.deps import SearchState
+from lexbase.search.errors import SearchWarmingUp, SemanticSearchUnavailable
 from lexbase.search.filters import (
     chunk_clause,
     chunk_keys_in,
@@ -146,6 +147,7 @@ class SearchService:
         self.settings = settings
         self.vectors = state.vectors
         self.terms = state.terms
+        self.embedder = state.embedder
         self.weights = FusionWeights.from_settings(settings)
 
     async def _read(self, read: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -233,9 +235,10 @@ class SearchService:
 
             reads.append((self.weights.keyword, keyword))
         if request.mode in ("semantic", "hybrid"):
+            embedder = await self._query_embedder()
 
             async def semantic(session: AsyncSession) -> Ranked:
-                return await self._semantic(session, principal, request, query, depth)
+                return await self._semantic(session, embedder, principal, request, query, depth)
 
             reads.append((self.weights.semantic, semantic))
         if query.citations and request.mode != "semantic":
@@ -263,15 +266,25 @@ class SearchService:
             return query
         return await self.terms.keyword_query(session, principal.organization_id, query)
 
+    async def _query_embedder(self) -> Embedder:
+        """The query embedder, or an answer at once: a request never waits for the model to
+        be made (up to a minute on a fresh install), only for it to load."""
+        embedder = await self.embedder.get()
+        if embedder is not None:
+            return embedder
+        if self.embedder.state == "building":
+            raise SearchWarmingUp()
+        raise SemanticSearchUnavailable()
+
     async def _semantic(
         self,
         session: AsyncSession,
+        embedder: Embedder,
         principal: Principal,
         request: SearchRequest,
         query: ParsedQuery,
         depth: int,
     ) -> Ranked:
-        embedder = await asyncio.to_thread(get_embedder, embedder_spec(self.settings))
         vector = await asyncio.to_thread(embedder.embed_query, query.text)
         if session.get_bind().dialect.name == "postgresql":
             return await postgres_candidates(

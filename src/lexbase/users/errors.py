@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from lexbase.core.errors import Conflict, NotFound
+from lexbase.core.errors import Conflict, NotFound, ValidationFailed
 
 
 class UserNotFound(NotFound):
@@ -13,3 +13,7 @@ class LastAdmin(Conflict):
 
 class CannotChangeSelf(Conflict):
     default_message = "Admins cannot deactivate or demote themselves; ask another admin"
+
+
+class NotAnAdmin(ValidationFailed):
+    default_message = "Only admins can be operators"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from lexbase.auth.deps import Reader, UserManager
-from lexbase.core.deps import SessionDep, SettingsDep
+from lexbase.core.deps import ResourcesDep, SessionDep
 from lexbase.core.pagination import Page, PageDep
 from lexbase.core.permissions import Role
 from lexbase.users.schemas import UserCreate, UserOut, UserUpdate
@@ -16,24 +16,28 @@ from lexbase.users.service import UserService
 router = APIRouter(prefix="/users", tags=["users"])
 
 
+def user_service(session: SessionDep, resources: ResourcesDep) -> UserService:
+    return UserService(session, resources.settings, resources.passwords)
+
+
+Users = Annotated[UserService, Depends(user_service)]
+
+
 @router.post("", response_model=UserOut, status_code=status.HTTP_201_CREATED)
-async def create_user(
-    body: UserCreate, principal: UserManager, session: SessionDep, settings: SettingsDep
-) -> UserOut:
-    return UserOut.model_validate(await UserService(session, settings).create(principal, body))
+async def create_user(body: UserCreate, principal: UserManager, users: Users) -> UserOut:
+    return UserOut.model_validate(await users.create(principal, body))
 
 
 @router.get("", response_model=Page[UserOut])
 async def list_users(
     principal: Reader,
-    session: SessionDep,
-    settings: SettingsDep,
+    users: Users,
     page: PageDep,
     role: Role | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     is_active: bool | None = None,
 ) -> Page[UserOut]:
-    items, total = await UserService(session, settings).list(principal, page, role, q, is_active)
+    items, total = await users.list(principal, page, role, q, is_active)
     return Page(
         items=[UserOut.model_validate(u) for u in items],
         total=total,
@@ -42,28 +46,19 @@ async def list_users(
 
 
 @router.get("/{user_id}", response_model=UserOut)
-async def get_user(
-    user_id: str, principal: Reader, session: SessionDep, settings: SettingsDep
-) -> UserOut:
-    return UserOut.model_validate(await UserService(session, settings).get(principal, user_id))
+async def get_user(user_id: str, principal: Reader, users: Users) -> UserOut:
+    return UserOut.model_validate(await users.get(principal, user_id))
 
 
 @router.patch("/{user_id}", response_model=UserOut)
 async def update_user(
-    user_id: str,
-    body: UserUpdate,
-    principal: UserManager,
-    session: SessionDep,
-    settings: SettingsDep,
+    user_id: str, body: UserUpdate, principal: UserManager, users: Users
 ) -> UserOut:
-    user = await UserService(session, settings).update(principal, user_id, body)
-    return UserOut.model_validate(user)
+    return UserOut.model_validate(await users.update(principal, user_id, body))
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def deactivate_user(
-    user_id: str, principal: UserManager, session: SessionDep, settings: SettingsDep
-) -> Response:
+async def deactivate_user(user_id: str, principal: UserManager, users: Users) -> Response:
     """Deactivate the user (kept for the audit trail) and end all their sessions."""
-    await UserService(session, settings).deactivate(principal, user_id)
+    await users.deactivate(principal, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

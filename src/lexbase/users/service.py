@@ -10,28 +10,37 @@ from lexbase.audit.service import record
 from lexbase.auth.errors import EmailTaken
 from lexbase.auth.models import User
 from lexbase.auth.passwords import check_password
-from lexbase.auth.repository import SessionRepository, UserRepository
+from lexbase.auth.repository import (
+    ApiKeyRepository,
+    OrganizationRepository,
+    SessionRepository,
+    UserRepository,
+)
 from lexbase.core.config import Settings
 from lexbase.core.db import utcnow
+from lexbase.core.events import access_changed
 from lexbase.core.pagination import PageParams
 from lexbase.core.permissions import Role
 from lexbase.core.principal import Principal
-from lexbase.core.security import hash_password
-from lexbase.users.errors import CannotChangeSelf, LastAdmin, UserNotFound
+from lexbase.core.security import PasswordHashing, hash_password
+from lexbase.users.errors import CannotChangeSelf, LastAdmin, NotAnAdmin, UserNotFound
 from lexbase.users.schemas import UserCreate, UserUpdate
 
 
 class UserService:
-    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+    def __init__(
+        self, session: AsyncSession, settings: Settings, passwords: PasswordHashing
+    ) -> None:
         self.session = session
         self.settings = settings
+        self.passwords = passwords
         self.users = UserRepository(session)
 
     async def create(self, principal: Principal, body: UserCreate) -> User:
         check_password(
             body.password, email=body.email, min_length=self.settings.password_min_length
         )
-        if await self.users.by_email(body.email) is not None:
+        if await self.users.by_email(principal.organization_id, body.email) is not None:
             raise EmailTaken()
         user = await self.users.add(
             User(
@@ -39,7 +48,7 @@ class UserService:
                 email=body.email,
                 full_name=body.full_name,
                 role=body.role.value,
-                password_hash=hash_password(body.password),
+                password_hash=await self.passwords.hash(body.password),
             )
         )
         await record(
@@ -76,24 +85,31 @@ class UserService:
         if (demoting or deactivating) and user.id == principal.user_id:
             raise CannotChangeSelf()
         losing_admin = user.role == Role.ADMIN and (demoting or deactivating)
-        if losing_admin and await self.users.count_active_admins(principal.organization_id) <= 1:
-            raise LastAdmin()
+        if losing_admin:
+            # Counted under the organization's lock: two admins demoting each other at once
+            # must not both see the other one still there.
+            await OrganizationRepository(self.session).lock(principal.organization_id)
+            if await self.users.count_active_admins(principal.organization_id) <= 1:
+                raise LastAdmin()
         audit: dict[str, object] = {}
         if "full_name" in changes:
             user.full_name = changes["full_name"]
         if "role" in changes and changes["role"] != user.role:
             audit["role"] = {"old": user.role, "new": changes["role"].value}
             user.role = changes["role"].value
+            user.is_operator = user.is_operator and user.role == Role.ADMIN
         if "password" in changes:
             check_password(
                 changes["password"], email=user.email, min_length=self.settings.password_min_length
             )
-            user.password_hash = hash_password(changes["password"])
+            user.password_hash = await self.passwords.hash(changes["password"])
             user.password_changed_at = utcnow()
             await SessionRepository(self.session).revoke_all_for_user(
                 user.id, "password_reset", utcnow()
             )
+            revoked = await ApiKeyRepository(self.session).revoke_all_for_user(user.id, utcnow())
             audit["password_reset"] = True
+            audit["api_keys_revoked"] = revoked
         if "is_active" in changes and changes["is_active"] != user.is_active:
             user.is_active = changes["is_active"]
             audit["is_active"] = user.is_active
@@ -102,6 +118,8 @@ class UserService:
                     user.id, "deactivated", utcnow()
                 )
         await self.session.flush()
+        if audit.keys() & {"role", "is_active", "password_reset"}:
+            access_changed(self.session, user.organization_id, user_id=user.id)
         event = "user.role_changed" if "role" in audit else "user.updated"
         await record(self.session, event, principal, resource=("user", user.id), details=audit)
         return user
@@ -123,12 +141,9 @@ async def create_user_from_cli(
 ) -> User:
     """Operator path (no principal): add a user to an organization, or bootstrap a new one."""
     from lexbase.auth.models import Organization
-    from lexbase.auth.repository import OrganizationRepository
 
     check_password(password, email=email, min_length=settings.password_min_length)
     users = UserRepository(session)
-    if await users.by_email(email) is not None:
-        raise EmailTaken()
     organizations = OrganizationRepository(session)
     if new_organization is not None:
         organization = await organizations.add(Organization(name=new_organization))
@@ -145,6 +160,8 @@ async def create_user_from_cli(
         if found is None:
             raise UserNotFound("Organization not found")
         organization = found
+        if await users.by_email(organization.id, email) is not None:
+            raise EmailTaken()
     user = await users.add(
         User(
             organization_id=organization.id,
@@ -163,3 +180,24 @@ async def create_user_from_cli(
         details={"email": email, "role": role.value},
     )
     return user
+
+
+async def set_operator_from_cli(
+    session: AsyncSession, email: str, organization_id: str, operator: bool
+) -> None:
+    """Operator path: grant or take away the view of server-level health. Only admins may
+    hold it, and only the command line gives it."""
+    user = await UserRepository(session).by_email(organization_id, email)
+    if user is None:
+        raise UserNotFound()
+    if operator and user.role != Role.ADMIN:
+        raise NotAnAdmin()
+    user.is_operator = operator
+    await record(
+        session,
+        "user.operator_changed",
+        organization_id=user.organization_id,
+        actor_type="cli",
+        resource=("user", user.id),
+        details={"is_operator": operator},
+    )

@@ -17,14 +17,13 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from lexbase.ingest.errors import CorruptFile, UnsupportedFileType
+from lexbase.ingest.errors import CorruptFile, NoDocConverter
 from lexbase.ingest.extractors.common import check_text_size, single_page
 from lexbase.ingest.extractors.docx import extract_docx
 from lexbase.ingest.limits import Limits
 from lexbase.ingest.types import Extracted
 
 CONVERT_TIMEOUT_SECONDS = 60
-_NO_CONVERTER = "Legacy .doc files need LibreOffice on the server; convert to DOCX or PDF"
 _APPLICATION = re.compile(rb"<Application>[^<]*?/([\d.]+)")
 _ANTIWORD_VERSION = re.compile(rb"Version:\s*([\w.]+)")
 
@@ -128,4 +127,4 @@ def extract_doc(data: bytes, limits: Limits) -> Extracted:
     antiword = shutil.which("antiword")
     if antiword is not None:
         return _with_antiword(antiword, data, limits)
-    raise UnsupportedFileType(_NO_CONVERTER)
+    raise NoDocConverter()

@@ -7,6 +7,8 @@ import os
 import re
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
@@ -63,6 +65,13 @@ class LocalBlobStore:
     async def delete(self, key: str) -> None:
         await anyio.Path(self._path(key)).unlink(missing_ok=True)
 
+    async def scan(self) -> AsyncIterator[list[tuple[str, datetime]]]:
+        for first in await anyio.to_thread.run_sync(_subdirectories, self.root):
+            for second in await anyio.to_thread.run_sync(_subdirectories, first):
+                batch = await anyio.to_thread.run_sync(_blobs_in, second)
+                if batch:
+                    yield batch
+
     async def ping(self) -> None:
         def probe() -> None:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -78,3 +87,27 @@ class LocalBlobStore:
 
     async def close(self) -> None:
         return None
+
+
+def _subdirectories(path: Path) -> list[Path]:
+    try:
+        with os.scandir(path) as entries:
+            return sorted(Path(e.path) for e in entries if e.is_dir() and len(e.name) == 2)
+    except FileNotFoundError:
+        return []
+
+
+def _blobs_in(path: Path) -> list[tuple[str, datetime]]:
+    found: list[tuple[str, datetime]] = []
+    try:
+        with os.scandir(path) as entries:
+            for entry in entries:
+                if _KEY_RE.match(entry.name):
+                    try:
+                        modified = entry.stat().st_mtime
+                    except FileNotFoundError:
+                        continue
+                    found.append((entry.name, datetime.fromtimestamp(modified, UTC)))
+    except FileNotFoundError:
+        return []
+    return found

@@ -7,8 +7,9 @@ import functools
 import hashlib
 import io
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any, TypeVar
 
 import boto3
@@ -198,6 +199,28 @@ class S3BlobStore:
 
     async def delete(self, key: str) -> None:
         await self._run(self._delete, self.object_key(key))
+
+    def _list_page(self, token: str | None) -> tuple[list[tuple[str, datetime]], str | None]:
+        options: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.key_prefix}
+        if token is not None:
+            options["ContinuationToken"] = token
+        response = self._client.list_objects_v2(**options)
+        batch = []
+        for item in response.get("Contents", []):
+            key = str(item["Key"]).rsplit("/", 1)[-1]
+            if _KEY_RE.match(key) and item["Key"] == self.object_key(key):
+                batch.append((key, item["LastModified"]))
+        following = response.get("NextContinuationToken") if response.get("IsTruncated") else None
+        return batch, following
+
+    async def scan(self) -> AsyncIterator[list[tuple[str, datetime]]]:
+        token: str | None = None
+        while True:
+            batch, token = await self._run(self._list_page, token)
+            if batch:
+                yield batch
+            if token is None:
+                return
 
     async def ping(self) -> None:
         await self._run(self._check_bucket)

