@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import jwt
+import pytest
 
 from tests.api.test_envelope import assert_envelope
 from tests.auth.helpers import PASSWORD, bearer, login, register
@@ -213,3 +216,27 @@ async def test_profile_update(client: httpx.AsyncClient) -> None:
         "/api/v1/auth/me", headers=bearer(tokens["access_token"]), json={"role": "admin"}
     )
     assert_envelope(role_grab, 422, "validation_error")
+
+
+async def test_password_hashing_runs_off_the_event_loop(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Argon2 takes tens of milliseconds of CPU: on the event loop it would stall every other
+    request for that long, so it runs in the hashing pool's threads."""
+    import threading
+
+    from lexbase.core import security
+
+    threads: list[str] = []
+    for name in ("hash_password", "verify_password"):
+        original = getattr(security, name)
+
+        def traced(*args: Any, _original: Any = original) -> Any:
+            threads.append(threading.current_thread().name)
+            return _original(*args)
+
+        monkeypatch.setattr(security, name, traced)
+    user = await register(client)
+    await login(client, user["email"])
+    assert len(threads) >= 2
+    assert all(name.startswith("argon2") for name in threads), threads
