@@ -41,16 +41,17 @@ from lexbase.core.logging import configure_logging
 from lexbase.core.migrate import upgrade
 from lexbase.core.permissions import Role
 from lexbase.core.principal import Principal
-from lexbase.core.resources import open_resources
 from lexbase.documents.models import Chunk, Document, DocumentProfile
 from lexbase.ingest.chunking import chunk
 from lexbase.ingest.embedding import passage_text
 from lexbase.ingest.pipeline import CHUNK_MAX_CHARS, CHUNK_MIN_CHARS, CHUNK_TARGET_CHARS
-from lexbase.providers.embedders import embedder_spec, get_embedder, prepare_embedder
+from lexbase.providers.embedders import embedder_spec, load_embedder, prepare_embedder
+from lexbase.providers.resources import open_resources
 from lexbase.search.deps import SearchState
+from lexbase.search.filters import CandidateFilter
+from lexbase.search.index import open_search_index
 from lexbase.search.keyword import ensure_organization_index
-from lexbase.search.schemas import SearchFilters, SearchRequest
-from lexbase.search.semantic import ensure_vector_index, postgres_candidates
+from lexbase.search.schemas import SearchRequest
 from lexbase.search.service import SearchService
 
 CUAD = (
@@ -109,7 +110,7 @@ async def build(settings: Settings, total: int, orgs: int) -> list[str]:
         return found
     spec = embedder_spec(settings)
     prepare_embedder(spec)
-    embedder = get_embedder(spec)
+    embedder = load_embedder(spec)
     texts, titles = passages(None)
     started = time.perf_counter()
     vectors = embedder.embed_passages(
@@ -190,7 +191,8 @@ async def build(settings: Settings, total: int, orgs: int) -> list[str]:
         if settings.is_sqlite:
             print(f"keyword indexes built in {time.perf_counter() - started:.1f}s")
         started = time.perf_counter()
-        await ensure_vector_index(resources.engine, embedder.name, embedder.dimensions)
+        index = open_search_index(resources.engine.dialect.name)
+        await index.prepare_vectors(resources.engine, embedder.name, embedder.dimensions)
         if not settings.is_sqlite:
             async with resources.engine.connect() as connection:
                 await connection.execute(text("ANALYZE"))
@@ -213,9 +215,11 @@ async def measure(settings: Settings, organization_id: str, count: int) -> None:
     principal = Principal(user_id="bench", organization_id=organization_id, role=Role.ADMIN)
     resources = open_resources(settings)
     state = SearchState.create(settings)
-    embedder = get_embedder(embedder_spec(settings))
     service = SearchService(resources.statement_reads, settings, state)
     try:
+        embedder = await state.embedder.wait()
+        if embedder is None:
+            raise SystemExit("the query embedder could not be loaded")
         # The first hybrid pass sees every question's words for the first time (their counts
         # are taken then, search/terms.py); the second is the steady state.
         for label, mode in (
@@ -235,12 +239,13 @@ async def measure(settings: Settings, organization_id: str, count: int) -> None:
                 f"{label:20} p50 {statistics.median(latencies):7.1f} ms  "
                 f"p95 {percentile(latencies, 0.95):7.1f} ms  (n={len(latencies)})"
             )
-        await vector_recall(settings, resources, principal, embedder, questions)
+        await vector_recall(settings, resources, state.index, principal, embedder, questions)
     finally:
+        await state.embedder.close()
         await resources.close()
 
 
-async def vector_recall(settings, resources, principal, embedder, questions) -> None:  # type: ignore[no-untyped-def]
+async def vector_recall(settings, resources, index, principal, embedder, questions) -> None:  # type: ignore[no-untyped-def]
     async with transaction(resources.sessionmaker) as session:
         rows = (
             await session.execute(
@@ -254,20 +259,13 @@ async def vector_recall(settings, resources, principal, embedder, questions) -> 
     if settings.is_sqlite:
         print(f"vector recall@10 vs exact: 1.000 (exact search, {len(pks)} rows)")
         return
-    from lexbase.search.filters import chunk_clause
-
     hits = total = 0
     for question in questions:
         vector = embedder.embed_query(question)
         exact = set(pks[np.argsort(-(matrix @ vector))[:10]].tolist())
         async with transaction(resources.sessionmaker) as session:
-            found = await postgres_candidates(
-                session,
-                vector,
-                embedder.name,
-                chunk_clause(principal, SearchFilters()),
-                None,
-                10,
+            found = await index.vector_candidates(
+                session, vector, embedder.name, CandidateFilter(principal), 10
             )
         hits += len(exact & {pk for pk, _ in found})
         total += 10

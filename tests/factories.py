@@ -12,11 +12,12 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lexbase.auth.models import AuthSession, Organization, User
+from lexbase.auth.models import AuthSession, Organization
 from lexbase.core.config import Settings
 from lexbase.core.db import create_engine, create_sessionmaker, transaction, utcnow
 from lexbase.core.permissions import Role
 from lexbase.core.security import hash_password, issue_access_token
+from lexbase.users.models import User
 
 PASSWORD = "Correct-Horse-Battery-9"
 

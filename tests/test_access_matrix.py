@@ -17,8 +17,8 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lexbase.apikeys.models import ApiKey
 from lexbase.app import create_app
-from lexbase.auth.models import ApiKey
 from lexbase.core.config import Settings
 from lexbase.core.db import create_engine, create_sessionmaker, transaction
 from lexbase.core.permissions import Role
@@ -256,7 +256,8 @@ async def _seed_document(
     job = Job(
         organization_id=tenant.organization_id,
         matter_id=matter_id,
-        document_id=document.id,
+        subject_type="document",
+        subject_id=document.id,
         type="ingest_document",
         status="succeeded",
     )

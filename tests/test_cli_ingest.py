@@ -10,7 +10,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from lexbase.ingest.bulk import collect_files
+from lexbase.commands.ingest import collect_files
 from tests.documents.helpers import FILINGS
 
 LEXBASE = [sys.executable, "-m", "lexbase"]

@@ -1,3 +1,3 @@
-from lexbase.cli import main
+from lexbase.commands.cli import main
 
 main()

@@ -29,21 +29,23 @@ from lexbase.core.middleware import (
 )
 from lexbase.core.processes import WorkerLost
 from lexbase.core.ratelimit import RateLimitMiddleware, RateLimitPolicy
-from lexbase.core.resources import Resources, open_resources
+from lexbase.core.resources import Resources
 from lexbase.documents.blobs import run_sweeper
 from lexbase.documents.router import router as documents_router
 from lexbase.health.router import operations_router
 from lexbase.health.router import router as health_router
 from lexbase.jobs.dispatch import start_dispatcher
+from lexbase.jobs.registry import TaskRegistry
 from lexbase.jobs.router import router as jobs_router
 from lexbase.jobs.runner import JobRunner
 from lexbase.matters.router import router as matters_router
 from lexbase.providers.embedders import embedder_spec
+from lexbase.providers.resources import open_resources
 from lexbase.realtime.connections import ConnectionLimits
 from lexbase.realtime.router import router as realtime_router
 from lexbase.search.deps import SearchState
 from lexbase.search.router import router as search_router
-from lexbase.search.semantic import ensure_vector_index
+from lexbase.tasks import task_registry
 from lexbase.users.router import router as users_router
 
 log = structlog.get_logger(__name__)
@@ -65,8 +67,10 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
 )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, tasks: TaskRegistry | None = None) -> FastAPI:
+    """`tasks`: the job types this process runs (by default every one, `lexbase.tasks`)."""
     settings = settings or load_settings()
+    registry = tasks or task_registry()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,7 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.resources = resources
         app.state.credential_owners = CredentialOwners(settings, resources.sessionmaker)
         app.state.search = SearchState.create(settings)
-        runner = await start_embedded_runner(resources)
+        runner = await start_embedded_runner(resources, registry)
         dispatcher = await start_dispatcher(resources)
         warm = asyncio.create_task(warm_up(resources, app.state.search, workers=runner is not None))
         app.state.warm_up = warm  # done once search and the worker processes are ready
@@ -176,7 +180,7 @@ async def prepare_search(resources: Resources, search: SearchState) -> None:
     if embedder is None:
         return  # logged by the handle; search answers 503 and tries again later
     try:
-        await ensure_vector_index(resources.engine, embedder.name, embedder.dimensions)
+        await search.index.prepare_vectors(resources.engine, embedder.name, embedder.dimensions)
     except (OSError, SQLAlchemyError, ValueError) as exc:
         log.warning("search.prepare_failed", error_type=type(exc).__name__, error=str(exc))
 
@@ -197,18 +201,16 @@ async def warm_up(resources: Resources, search: SearchState, *, workers: bool) -
         log.warning("processes.warm_up_failed", error=str(exc))
 
 
-async def start_embedded_runner(resources: Resources) -> JobRunner | None:
+async def start_embedded_runner(resources: Resources, tasks: TaskRegistry) -> JobRunner | None:
     """In-process workers for the embedded mode (`LEXBASE_EMBEDDED_WORKERS=0` turns them off;
     with `LEXBASE_JOB_BACKEND=celery` the `lexbase worker` processes run jobs instead)."""
     workers = resources.settings.embedded_workers
     if workers == 0 or resources.settings.job_backend == "celery":
         return None
-    import lexbase.ingest.handler  # noqa: F401 - registers the ingest job type
-
     # The stage libraries take about a second to import; load them off the event loop now
     # rather than stall requests when the first job arrives.
     await asyncio.to_thread(importlib.import_module, "lexbase.ingest.pipeline")
-    runner = JobRunner(resources, workers)
+    runner = JobRunner(resources, workers, tasks)
     resources.notify_jobs = runner.notify
     await runner.start()
     return runner

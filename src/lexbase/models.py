@@ -1,17 +1,21 @@
 """Imports every domain's models so `Base.metadata` is complete (for Alembic and tests)."""
 
+from lexbase.apikeys import models as apikeys_models
 from lexbase.audit import models as audit_models
 from lexbase.auth import models as auth_models
 from lexbase.core.db import Base
 from lexbase.documents import models as documents_models
 from lexbase.jobs import models as jobs_models
 from lexbase.matters import models as matters_models
+from lexbase.users import models as users_models
 
 __all__ = [
     "Base",
+    "apikeys_models",
     "audit_models",
     "auth_models",
     "documents_models",
     "jobs_models",
     "matters_models",
+    "users_models",
 ]

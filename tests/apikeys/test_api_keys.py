@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from lexbase.auth.models import ApiKey
+from lexbase.apikeys.models import ApiKey
 from lexbase.core.db import create_engine
 from lexbase.core.security import digest
 from tests.api.test_envelope import assert_envelope

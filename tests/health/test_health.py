@@ -13,8 +13,8 @@ from sqlalchemy import update
 
 from lexbase import __version__
 from lexbase.app import create_app
-from lexbase.auth.models import User
 from lexbase.core.db import create_engine, create_sessionmaker, transaction
+from lexbase.users.models import User
 from tests.conftest import SettingsFactory, running
 from tests.factories import Tenant
 

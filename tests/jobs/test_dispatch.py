@@ -23,11 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.core.config import ConfigurationError, load_settings
 from lexbase.core.db import transaction, utcnow
-from lexbase.core.resources import Resources, open_resources
+from lexbase.core.resources import Resources
 from lexbase.jobs.celery_app import ProcessJobs, create_celery_app
 from lexbase.jobs.dispatch import BROKER_ERRORS, QUEUE, JobDispatcher, Publisher
 from lexbase.jobs.models import Job
-from lexbase.jobs.registry import JobContext, register
+from lexbase.jobs.registry import JobContext, TaskRegistry
+from lexbase.providers.resources import open_resources
 from tests.conftest import SettingsFactory
 from tests.factories import Tenant
 from tests.support.services import find_free_port
@@ -51,7 +52,7 @@ class Flaky:
 
 
 HANDLER = Flaky()
-register(JOB_TYPE, HANDLER)
+TASKS = TaskRegistry({JOB_TYPE: HANDLER})
 
 
 @pytest.fixture
@@ -118,7 +119,7 @@ async def test_a_delivery_claims_its_job_and_duplicates_are_no_ops(
 ) -> None:
     job_id = await enqueue(resources, tenant)
     HANDLER.failures[job_id] = 1
-    process = ProcessJobs(resources.settings, celery_app)
+    process = ProcessJobs(resources.settings, celery_app, lambda: TASKS)
     try:
         await asyncio.to_thread(process.run_job, job_id)
         retrying = await job_row(resources, job_id)
@@ -152,7 +153,7 @@ async def test_sweep_with_the_broker_down_keeps_jobs_queued(
         job_id = await enqueue(resources, tenant)
         with pytest.raises(BROKER_ERRORS):
             await asyncio.to_thread(publisher.publish, [job_id])
-        assert await JobDispatcher(resources, publisher, reap=True).sweep() == 0
+        assert await JobDispatcher(resources, publisher, reap=TASKS).sweep() == 0
         assert (await job_row(resources, job_id)).status == "queued"
     finally:
         publisher.close()

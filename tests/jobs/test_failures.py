@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,9 +13,9 @@ import pytest
 from websockets.asyncio.client import connect
 
 from lexbase.app import create_app
-from lexbase.documents.service import INGEST_JOB
-from lexbase.ingest.handler import IngestDocument
-from lexbase.jobs.registry import JobContext, handler_for, register
+from lexbase.documents.tasks import INGEST_JOB, IngestDocument
+from lexbase.jobs.registry import JobContext, TaskRegistry
+from lexbase.tasks import task_registry
 from tests.conftest import SettingsFactory, running
 from tests.documents.helpers import upload, wait_done
 from tests.factories import Tenant
@@ -36,13 +35,9 @@ class FailingDependency(IngestDocument):
 
 
 @pytest.fixture
-def failing_ingest() -> Iterator[None]:
-    original = handler_for(INGEST_JOB)
-    register(INGEST_JOB, FailingDependency())
-    try:
-        yield
-    finally:
-        register(INGEST_JOB, original)
+def failing_ingest() -> TaskRegistry:
+    """Every job type as usual, but ingest fails as above."""
+    return task_registry().with_handlers({INGEST_JOB: FailingDependency()})
 
 
 async def read_job_and_document(
@@ -59,9 +54,11 @@ def log_records(caplog: pytest.LogCaptureFixture, event: str) -> list[dict[str, 
     ]
 
 
-@pytest.mark.usefixtures("failing_ingest")
 async def test_an_unexpected_error_reaches_readers_as_a_fixed_message(
-    make_settings: SettingsFactory, tenant: Tenant, caplog: pytest.LogCaptureFixture
+    make_settings: SettingsFactory,
+    tenant: Tenant,
+    caplog: pytest.LogCaptureFixture,
+    failing_ingest: TaskRegistry,
 ) -> None:
     caplog.set_level(logging.INFO)
     headers = tenant["paralegal"].headers
@@ -69,7 +66,7 @@ async def test_an_unexpected_error_reaches_readers_as_a_fixed_message(
     def settings(**overrides: Any) -> Any:
         return make_settings(job_retry_base_seconds=0, **overrides)
 
-    async with live_server(settings) as host:
+    async with live_server(settings, failing_ingest) as host:
         ws = await connect(f"ws://{host}/api/v1/ws?token={tenant['attorney'].access_token}")
         async with httpx.AsyncClient(base_url=f"http://{host}") as c:
             accepted = await upload(c, headers, b"Memorandum on discovery.\n", "memo.txt")

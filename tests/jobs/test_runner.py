@@ -14,11 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.core.db import transaction, utcnow
-from lexbase.core.resources import Resources, open_resources
+from lexbase.core.resources import Resources
 from lexbase.jobs.models import Job
-from lexbase.jobs.registry import JobContext, PermanentJobError, register
+from lexbase.jobs.registry import JobContext, PermanentJobError, TaskRegistry
 from lexbase.jobs.repository import JobRepository
 from lexbase.jobs.runner import JobRunner, reap_expired
+from lexbase.providers.resources import open_resources
 from tests.conftest import SettingsFactory
 from tests.factories import Tenant
 
@@ -49,7 +50,7 @@ class Recorder:
 
 
 RECORDER = Recorder()
-register("test_job", RECORDER)
+TASKS = TaskRegistry({"test_job": RECORDER})
 
 
 @pytest.fixture
@@ -82,7 +83,7 @@ async def jobs_by_id(resources: Resources, ids: list[str]) -> dict[str, Job]:
 async def run_until_settled(
     resources: Resources, ids: list[str], workers: int, limit: float = 30
 ) -> dict[str, Job]:
-    runner = JobRunner(resources, workers)
+    runner = JobRunner(resources, workers, TASKS)
     await runner.start()
     deadline = time.monotonic() + limit
     try:
@@ -146,11 +147,9 @@ async def test_expired_lease_is_requeued_and_finished_once(
     [job_id] = await enqueue(resources, tenant, 1, max_attempts=3)
     # A worker claims the job and then dies without a word.
     async with transaction(resources.write_sessionmaker) as session:
-        claimed = await JobRepository(session).claim(
-            "dead-worker", timedelta(seconds=-1), ("test_job",)
-        )
+        claimed = await JobRepository(session).claim("dead-worker", timedelta(seconds=-1))
     assert claimed is not None and claimed.id == job_id
-    assert await reap_expired(resources) == 1
+    assert await reap_expired(resources, TASKS) == 1
     requeued = (await jobs_by_id(resources, [job_id]))[job_id]
     assert requeued.status == "queued" and requeued.lease_owner is None
     job = (await run_until_settled(resources, [job_id], workers=2))[job_id]
@@ -164,8 +163,8 @@ async def test_expired_lease_is_requeued_and_finished_once(
 async def test_lost_job_out_of_attempts_fails(resources: Resources, tenant: Tenant) -> None:
     [job_id] = await enqueue(resources, tenant, 1, max_attempts=1)
     async with transaction(resources.write_sessionmaker) as session:
-        await JobRepository(session).claim("dead-worker", timedelta(seconds=-1), ("test_job",))
-    await reap_expired(resources)
+        await JobRepository(session).claim("dead-worker", timedelta(seconds=-1))
+    await reap_expired(resources, TASKS)
     job = (await jobs_by_id(resources, [job_id]))[job_id]
     assert (job.status, job.error_code) == ("failed", "worker_lost")
     assert job.error == "The worker processing this job stopped unexpectedly"
@@ -175,5 +174,34 @@ async def test_lost_job_out_of_attempts_fails(resources: Resources, tenant: Tena
 async def test_future_jobs_wait_for_their_time(resources: Resources, tenant: Tenant) -> None:
     [job_id] = await enqueue(resources, tenant, 1, run_after=utcnow() + timedelta(hours=1))
     async with transaction(resources.write_sessionmaker) as session:
-        assert await JobRepository(session).claim("w", timedelta(seconds=30), ("test_job",)) is None
+        assert await JobRepository(session).claim("w", timedelta(seconds=30)) is None
     assert (await jobs_by_id(resources, [job_id]))[job_id].status == "queued"
+
+
+async def test_a_job_of_unknown_type_fails_visibly(resources: Resources, tenant: Tenant) -> None:
+    """A type no handler is registered for must not wait in the queue forever, unseen."""
+    [known] = await enqueue(resources, tenant, 1)
+    async with transaction(resources.write_sessionmaker) as session:
+        stray = Job(organization_id=tenant.organization_id, type="retired_job_type")
+        session.add(stray)
+        await session.flush()
+        stray_id = stray.id
+    jobs = await run_until_settled(resources, [known, stray_id], workers=1)
+    assert jobs[known].status == "succeeded"
+    failed = jobs[stray_id]
+    assert (failed.status, failed.error_code) == ("failed", "unknown_job_type")
+    assert failed.error == "No worker of this server can run this kind of job"
+
+
+async def test_a_worker_without_a_handler_for_a_type_in_use_refuses_to_start(
+    resources: Resources, tenant: Tenant
+) -> None:
+    from lexbase.jobs.worker import run_worker
+
+    async with transaction(resources.write_sessionmaker) as session:
+        session.add(Job(organization_id=tenant.organization_id, type="newer_job_type"))
+    settings = resources.settings.model_copy(
+        update={"job_backend": "celery", "celery_broker_url": "redis://127.0.0.1:1/0"}
+    )
+    code = await asyncio.to_thread(run_worker, settings, lambda: TASKS, concurrency=1)
+    assert code == 3

@@ -8,10 +8,10 @@ import httpx
 from sqlalchemy import select, update
 
 from lexbase.audit.models import AuditEvent
-from lexbase.auth.models import User
 from lexbase.core.config import Settings
 from lexbase.core.db import create_engine, create_sessionmaker, transaction
 from lexbase.core.permissions import Role
+from lexbase.users.models import User
 from tests.api.test_envelope import assert_envelope
 from tests.factories import Tenant, TestUser
 from tests.factories import add_user as add_user_in_session

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lexbase.providers.embedders import EmbedderName, EmbedderSpec, get_embedder
+from lexbase.providers.base import Embedder
+from lexbase.providers.embedders import EmbedderName, EmbedderSpec, load_embedder
 
 GOVERNING_LAW = "This Agreement shall be governed by the laws of the State of New York."
 PASSAGES = [
@@ -22,9 +23,18 @@ def spec(name: EmbedderName) -> EmbedderSpec:
     return EmbedderSpec(name, os.environ["LEXBASE_MODEL_DIR"])
 
 
+@pytest.fixture(scope="module")
+def embedders() -> dict[EmbedderName, Embedder]:
+    """Each model loaded once for this module, as a server's lifespan keeps its own."""
+    names: tuple[EmbedderName, ...] = ("model2vec", "minilm")
+    return {name: load_embedder(spec(name)) for name in names}
+
+
 @pytest.mark.parametrize(("name", "dimensions"), [("model2vec", 256), ("minilm", 384)])
-def test_vectors_are_unit_length_rows(name: EmbedderName, dimensions: int) -> None:
-    embedder = get_embedder(spec(name))
+def test_vectors_are_unit_length_rows(
+    embedders: dict[EmbedderName, Embedder], name: EmbedderName, dimensions: int
+) -> None:
+    embedder = embedders[name]
     vectors = embedder.embed_passages(PASSAGES)
     assert vectors.shape == (3, dimensions) == (3, embedder.dimensions)
     assert vectors.dtype == np.float32
@@ -44,11 +54,23 @@ def test_vectors_are_unit_length_rows(name: EmbedderName, dimensions: int) -> No
     ],
 )
 def test_the_nearest_passage_answers_the_question(
-    name: EmbedderName, query: str, expected: int
+    embedders: dict[EmbedderName, Embedder], name: EmbedderName, query: str, expected: int
 ) -> None:
-    embedder = get_embedder(spec(name))
+    embedder = embedders[name]
     scores = embedder.embed_passages(PASSAGES) @ embedder.embed_query(query)
     assert int(np.argmax(scores)) == expected, scores
+
+
+def test_each_load_is_the_callers_own_and_embeds_alike(
+    embedders: dict[EmbedderName, Embedder],
+) -> None:
+    # Nothing is shared behind the caller's back: a second load is a second model...
+    again = load_embedder(spec("model2vec"))
+    assert again is not embedders["model2vec"]
+    # ...that gives the same vectors.
+    assert np.allclose(
+        again.embed_passages(PASSAGES), embedders["model2vec"].embed_passages(PASSAGES), atol=1e-6
+    )
 
 
 def test_distillation_happens_once_and_is_reused() -> None:

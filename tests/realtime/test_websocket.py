@@ -15,6 +15,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from lexbase.app import create_app
+from lexbase.jobs.registry import TaskRegistry
 from tests.conftest import SettingsFactory
 from tests.documents.helpers import upload
 from tests.factories import Tenant
@@ -22,10 +23,12 @@ from tests.support.services import find_free_port
 
 
 @asynccontextmanager
-async def live_server(make_settings: SettingsFactory) -> AsyncIterator[str]:
+async def live_server(
+    make_settings: SettingsFactory, tasks: TaskRegistry | None = None
+) -> AsyncIterator[str]:
     port = find_free_port()
     config = uvicorn.Config(
-        create_app(make_settings()), host="127.0.0.1", port=port, log_config=None
+        create_app(make_settings(), tasks), host="127.0.0.1", port=port, log_config=None
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

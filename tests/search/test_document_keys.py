@@ -12,10 +12,11 @@ from lexbase.auth.models import Organization
 from lexbase.core.db import transaction
 from lexbase.core.permissions import Role
 from lexbase.core.principal import Principal
-from lexbase.core.resources import open_resources
 from lexbase.documents.models import Chunk, Document
+from lexbase.providers.resources import open_resources
 from lexbase.search import keyword
-from lexbase.search.filters import chunk_clause
+from lexbase.search.filters import CandidateFilter
+from lexbase.search.index import session_index
 from lexbase.search.query import parse_query
 from lexbase.search.schemas import SearchFilters
 from tests.conftest import SettingsFactory
@@ -43,14 +44,11 @@ async def test_interleaved_chunks_of_other_documents_never_count(
 
             async def within(document_ids: list[str]) -> tuple[set[str], int]:
                 filters = SearchFilters(document_ids=document_ids)
-                ranked = await keyword.keyword_candidates(
+                ranked = await session_index(session).keyword_candidates(
                     session,
                     parse_query("termination notice"),
-                    firm,
-                    chunk_clause(principal, filters),
-                    None,
+                    CandidateFilter.of(principal, filters),
                     50,
-                    document_ids,
                 )
                 pks = [pk for pk, _ in ranked]
                 owners = await session.execute(

@@ -12,11 +12,12 @@ from lexbase.auth.models import Organization
 from lexbase.core.db import transaction
 from lexbase.core.permissions import Role
 from lexbase.core.principal import Principal
-from lexbase.core.resources import open_resources
 from lexbase.documents.models import Chunk, Document
 from lexbase.matters.models import Matter
-from lexbase.search import keyword
-from lexbase.search.filters import chunk_clause
+from lexbase.providers.resources import open_resources
+from lexbase.search import index_sqlite, keyword
+from lexbase.search.filters import CandidateFilter
+from lexbase.search.index import session_index
 from lexbase.search.query import parse_query
 from lexbase.search.schemas import SearchFilters
 from tests.conftest import SettingsFactory
@@ -86,12 +87,10 @@ async def _candidates(settings_factory: SettingsFactory, principal: Principal) -
     resources = open_resources(settings_factory())
     try:
         async with transaction(resources.sessionmaker) as session:
-            ranked = await keyword.keyword_candidates(
+            ranked = await session_index(session).keyword_candidates(
                 session,
                 parse_query("indemnify buyer"),
-                principal.organization_id,
-                chunk_clause(principal, SearchFilters()),
-                None,
+                CandidateFilter.of(principal, SearchFilters()),
                 DEPTH,
             )
     finally:
@@ -109,5 +108,5 @@ async def test_walled_top_rows_never_shorten_or_leak_the_candidates(
     found = await _candidates(make_settings, principal)
     assert len(found) == DEPTH
     assert not set(found) & walled
-    monkeypatch.setattr(keyword, "SHORTLIST_FACTOR", 10_000)  # the shortlist is everything
+    monkeypatch.setattr(index_sqlite, "SHORTLIST_FACTOR", 10_000)  # the shortlist is everything
     assert found == await _candidates(make_settings, principal)

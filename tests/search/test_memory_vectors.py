@@ -13,11 +13,12 @@ from lexbase.auth.models import Organization
 from lexbase.core.db import transaction
 from lexbase.core.permissions import Role
 from lexbase.core.principal import Principal
-from lexbase.core.resources import Resources, open_resources
+from lexbase.core.resources import Resources
 from lexbase.documents.models import Chunk, Document
 from lexbase.matters.models import Matter
-from lexbase.search.schemas import SearchFilters
-from lexbase.search.semantic import MemoryVectorIndex
+from lexbase.providers.resources import open_resources
+from lexbase.search.filters import CandidateFilter
+from lexbase.search.memory_vectors import MemoryVectorIndex
 from tests.conftest import SettingsFactory
 from tests.factories import chunk_row, document_row
 
@@ -60,7 +61,7 @@ async def test_vectors_follow_new_moved_and_deleted_documents(
     async def found(principal: Principal) -> set[int]:
         async with transaction(resources.sessionmaker) as session:
             ranked = await index.candidates(
-                session, principal, _unit(0), MODEL, SearchFilters(), 10
+                session, _unit(0), MODEL, CandidateFilter(principal), 10
             )
         return {pk for pk, _ in ranked}
 

@@ -18,10 +18,15 @@ from lexbase.search.keyword_index import (
     organization_index_statements,
     organization_key,
     profile_index,
-    scope_token,
 )
 
 FIRMS = (str(uuid.uuid4()), str(uuid.uuid4()))
+
+
+def scope_token(organization_id: str) -> str:
+    """The organization token of the shared index that revision 0008 made (and a downgrade
+    below 0011 restores)."""
+    return "org" + organization_id.replace("-", "") + "x"
 
 
 def _insert(db: sqlite3.Connection, pk: int, organization: str, text: str) -> None:

@@ -12,10 +12,11 @@ from lexbase.auth.models import Organization
 from lexbase.core.db import transaction
 from lexbase.core.permissions import Role
 from lexbase.core.principal import Principal
-from lexbase.core.resources import open_resources
 from lexbase.documents.models import Chunk, Document
+from lexbase.providers.resources import open_resources
 from lexbase.search import keyword
-from lexbase.search.filters import chunk_clause
+from lexbase.search.filters import CandidateFilter
+from lexbase.search.index import session_index
 from lexbase.search.query import parse_query
 from lexbase.search.schemas import SearchFilters
 from lexbase.search.terms import TermPolicy, TermStatistics, choose_terms
@@ -75,22 +76,23 @@ async def test_common_words_are_counted_per_firm_and_left_out(
     make_settings: SettingsFactory,
 ) -> None:
     principal = await _seed(make_settings)
-    statistics = TermStatistics(POLICY)
     resources = open_resources(make_settings())
     try:
         async with transaction(resources.sessionmaker) as session:
+            index = session_index(session)
+            statistics = TermStatistics(index, POLICY)
             org = principal.organization_id
             # Counted as the index matches words: "indemnify" finds the "indemnified" rows.
-            assert await keyword.term_rows(session, org, "indemnify", cap=100) == 5
-            assert await keyword.term_rows(session, org, "agreement", cap=100) == 40
-            assert await keyword.term_rows(session, org, "agreement", cap=7) == 7
-            assert await keyword.organization_rows(session, org) == 40
+            assert await index.term_rows(session, org, "indemnify", cap=100) == 5
+            assert await index.term_rows(session, org, "agreement", cap=100) == 40
+            assert await index.term_rows(session, org, "agreement", cap=7) == 7
+            assert await index.organization_rows(session, org) == 40
 
             query = parse_query("agreement indemnify escrow")
             chosen = await statistics.keyword_query(session, org, query)
             assert chosen.terms == ("indemnify", "escrow")
-            ranked = await keyword.keyword_candidates(
-                session, chosen, org, chunk_clause(principal, SearchFilters()), None, 50
+            ranked = await index.keyword_candidates(
+                session, chosen, CandidateFilter.of(principal, SearchFilters()), 50
             )
             # Only rows with a word that was scored: the seven, never the other firm's.
             assert len(ranked) == 7

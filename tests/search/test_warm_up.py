@@ -94,3 +94,22 @@ async def test_a_model_that_cannot_be_made_is_reported_not_waited_for(
         assert "could not be loaded" in error["message"]
         assert "not-a-directory" not in error["message"]
         assert response.headers["Retry-After"] == "60"
+
+
+async def test_the_servers_embedder_is_owned_by_its_lifespan(
+    make_settings: SettingsFactory, tenant: Tenant
+) -> None:
+    """The query embedder is loaded and held by the app's own handle, never taken from the
+    process-wide cache that pool worker processes keep theirs in."""
+    from lexbase.providers.embedders import _build
+
+    before = _build.cache_info()
+    app = create_app(make_settings())
+    async with running(app) as c:
+        body = await wait_ready(c)
+        assert body["models"] == {"embedder": "ready"}
+        response = await search(c, tenant["paralegal"].headers, "semantic")
+        assert response.status_code == 200, response.text
+        assert await app.state.search.embedder.get() is not None
+    after = _build.cache_info()
+    assert (after.hits, after.misses) == (before.hits, before.misses)

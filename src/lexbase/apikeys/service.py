@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.apikeys.errors import ApiKeyNotFound, ExpiryInPast, KeyCannotMintKeys
+from lexbase.apikeys.models import ApiKey
+from lexbase.apikeys.repository import ApiKeyRepository
 from lexbase.apikeys.schemas import ApiKeyCreate
 from lexbase.audit.service import record
-from lexbase.auth.models import ApiKey
-from lexbase.auth.repository import ApiKeyRepository
 from lexbase.core.db import utcnow
 from lexbase.core.events import access_changed
 from lexbase.core.pagination import PageParams

@@ -20,24 +20,6 @@ SQLITE_DROP = (
     "DROP TRIGGER IF EXISTS audit_events_no_update",
     "DROP TRIGGER IF EXISTS audit_events_no_delete",
 )
-POSTGRES_CREATE = (
-    "CREATE OR REPLACE FUNCTION lexbase_audit_append_only() RETURNS trigger "
-    f"LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '{MESSAGE}'; END $$",
-    "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
-    "FOR EACH ROW EXECUTE FUNCTION lexbase_audit_append_only()",
-)
-POSTGRES_DROP = (
-    "DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events",
-    "DROP FUNCTION IF EXISTS lexbase_audit_append_only()",
-)
-
-
-def create_statements(dialect: str) -> tuple[str, ...]:
-    return POSTGRES_CREATE if dialect == "postgresql" else SQLITE_CREATE
-
-
-def drop_statements(dialect: str) -> tuple[str, ...]:
-    return POSTGRES_DROP if dialect == "postgresql" else SQLITE_DROP
 
 
 async def lift_guard(connection: AsyncSession) -> None:

@@ -13,15 +13,17 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lexbase.apikeys.repository import ApiKeyRepository
 from lexbase.auth.errors import InvalidToken, PermissionDenied
-from lexbase.auth.models import User
-from lexbase.auth.repository import ApiKeyRepository, SessionRepository, UserRepository
+from lexbase.auth.repository import SessionRepository
 from lexbase.core.config import Settings
 from lexbase.core.db import transaction, utcnow
 from lexbase.core.deps import ResourcesDep, SettingsDep
 from lexbase.core.permissions import Permission, Role, Scope
 from lexbase.core.principal import Principal
 from lexbase.core.security import API_KEY_PREFIX, InvalidTokenError, decode_access_token, digest
+from lexbase.users.models import User
+from lexbase.users.repository import UserRepository
 
 _bearer = HTTPBearer(auto_error=False, description="Access JWT or API key (lxb_…)")
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)

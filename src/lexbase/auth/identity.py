@@ -14,7 +14,7 @@ from collections import OrderedDict
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import Scope
 
-from lexbase.auth.repository import ApiKeyRepository
+from lexbase.apikeys.repository import ApiKeyRepository
 from lexbase.core.config import Settings
 from lexbase.core.db import utcnow
 from lexbase.core.security import API_KEY_PREFIX, InvalidTokenError, decode_access_token, digest

@@ -1,10 +1,12 @@
-"""Identity tables: organizations (tenants), users, session families, refresh tokens, API keys."""
+"""Identity tables: organizations (tenants), session families, refresh tokens, sign-in throttles.
+
+Users live in `users/`, API keys in `apikeys/`."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lexbase.core.db import Base, IdMixin, TimestampMixin, utcnow
@@ -14,27 +16,6 @@ class Organization(IdMixin, TimestampMixin, Base):
     __tablename__ = "organizations"
 
     name: Mapped[str] = mapped_column(String(200))
-
-
-class User(IdMixin, TimestampMixin, Base):
-    __tablename__ = "users"
-
-    organization_id: Mapped[str] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
-    )
-    # Unique per organization only: one address may have accounts in several firms, and no
-    # firm can learn whether an address is known to another (sign-in picks the account).
-    email: Mapped[str] = mapped_column(String(320), index=True)
-    full_name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(20))
-    password_hash: Mapped[str] = mapped_column(String(255))
-    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # May see server-level health (data paths, disk, every firm's queue); set by the CLI only.
-    is_operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(default=None)
-
-    __table_args__ = (UniqueConstraint("organization_id", "email", name="uq_users_org_email"),)
 
 
 class AuthSession(IdMixin, Base):
@@ -67,22 +48,6 @@ class RefreshToken(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None] = mapped_column(default=None)
-
-
-class ApiKey(IdMixin, Base):
-    __tablename__ = "api_keys"
-
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    organization_id: Mapped[str] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
-    )
-    name: Mapped[str] = mapped_column(String(200))
-    prefix: Mapped[str] = mapped_column(String(16))
-    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    scopes: Mapped[list[str] | None] = mapped_column(JSON, default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime | None] = mapped_column(default=None)
-    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class LoginThrottle(Base):

@@ -1,22 +1,13 @@
-"""All SQL of identity: organizations, users, session families, refresh tokens, API keys."""
+"""All SQL of identity: organizations, session families, refresh tokens, sign-in throttles."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import func, select, update
 
-from lexbase.auth.models import (
-    ApiKey,
-    AuthSession,
-    LoginThrottle,
-    Organization,
-    RefreshToken,
-    User,
-)
-from lexbase.core.principal import Principal
+from lexbase.auth.models import AuthSession, LoginThrottle, Organization, RefreshToken
 from lexbase.core.repository import Repository
-from lexbase.core.scope import ScopedRepository
 
 
 class OrganizationRepository(Repository[Organization]):
@@ -28,52 +19,6 @@ class OrganizationRepository(Repository[Organization]):
         await self.session.execute(
             select(Organization.id).where(Organization.id == organization_id).with_for_update()
         )
-
-
-class UserRepository(ScopedRepository[User]):
-    model = User
-
-    async def by_email(self, organization_id: str, email: str) -> User | None:
-        """The organization's account with this address."""
-        return await self.get_one_or_none(
-            select(User).where(User.organization_id == organization_id, User.email == email)
-        )
-
-    async def all_by_email(self, email: str, organization_id: str | None = None) -> list[User]:
-        """Every account with this address (one per organization), or the one in
-        `organization_id`."""
-        statement = select(User).where(User.email == email).order_by(User.created_at)
-        if organization_id is not None:
-            statement = statement.where(User.organization_id == organization_id)
-        return list((await self.session.execute(statement)).scalars().all())
-
-    def search(
-        self,
-        principal: Principal,
-        *,
-        role: str | None = None,
-        q: str | None = None,
-        active: bool | None = None,
-    ) -> Select[User]:
-        statement = self.statement_for(principal).order_by(User.full_name, User.id)
-        if role is not None:
-            statement = statement.where(User.role == role)
-        if active is not None:
-            statement = statement.where(User.is_active.is_(active))
-        if q:
-            pattern = f"%{q.lower()}%"
-            statement = statement.where(
-                or_(func.lower(User.full_name).like(pattern), User.email.like(pattern))
-            )
-        return statement
-
-    async def count_active_admins(self, organization_id: str) -> int:
-        statement = select(User).where(
-            User.organization_id == organization_id,
-            User.role == "admin",
-            User.is_active.is_(True),
-        )
-        return await self.count(statement)
 
 
 class SessionRepository(Repository[AuthSession]):
@@ -111,38 +56,6 @@ class RefreshTokenRepository(Repository[RefreshToken]):
             .values(used_at=at)
         )
         return int(getattr(result, "rowcount", 0) or 0) == 1
-
-
-class ApiKeyRepository(ScopedRepository[ApiKey]):
-    model = ApiKey
-
-    async def by_hash(self, key_hash: str) -> ApiKey | None:
-        return await self.get_one_or_none(select(ApiKey).where(ApiKey.key_hash == key_hash))
-
-    async def active_owner(self, key_hash: str, now: datetime) -> str | None:
-        """The user whose unrevoked, unexpired key has this digest."""
-        statement = select(ApiKey.user_id).where(
-            ApiKey.key_hash == key_hash,
-            ApiKey.revoked_at.is_(None),
-            or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
-        )
-        owner: str | None = await self.session.scalar(statement)
-        return owner
-
-    async def revoke_all_for_user(self, user_id: str, at: datetime) -> int:
-        result = await self.session.execute(
-            update(ApiKey)
-            .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
-            .values(revoked_at=at)
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
-
-    def owned_by(self, user_id: str, organization_id: str) -> Select[ApiKey]:
-        return (
-            select(ApiKey)
-            .where(ApiKey.user_id == user_id, ApiKey.organization_id == organization_id)
-            .order_by(ApiKey.created_at.desc())
-        )
 
 
 class LoginThrottleRepository(Repository[LoginThrottle]):

@@ -15,6 +15,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lexbase.apikeys.repository import ApiKeyRepository
 from lexbase.audit.service import record
 from lexbase.auth.errors import (
     AccountLocked,
@@ -24,15 +25,13 @@ from lexbase.auth.errors import (
     OrganizationRequired,
     RegistrationClosed,
 )
-from lexbase.auth.models import AuthSession, LoginThrottle, Organization, RefreshToken, User
+from lexbase.auth.models import AuthSession, LoginThrottle, Organization, RefreshToken
 from lexbase.auth.passwords import check_password
 from lexbase.auth.repository import (
-    ApiKeyRepository,
     LoginThrottleRepository,
     OrganizationRepository,
     RefreshTokenRepository,
     SessionRepository,
-    UserRepository,
 )
 from lexbase.auth.schemas import normalize_email
 from lexbase.core.config import Settings
@@ -49,6 +48,8 @@ from lexbase.core.security import (
     new_refresh_token,
     password_needs_rehash,
 )
+from lexbase.users.models import User
+from lexbase.users.repository import UserRepository
 
 log = structlog.get_logger(__name__)
 

@@ -116,7 +116,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_pre_ping=True,
         pool_recycle=1800,
         # Sent with the connection's startup packet, so no query pays a round trip for them:
-        # the vector search's HNSW scans (search/semantic.py) keep going past rows the tenant
+        # the vector search's HNSW scans (search/index_postgres.py) keep going past rows the tenant
         # and filters reject, from a candidate list of 200.
         connect_args={"server_settings": POSTGRES_SESSION_SETTINGS},
     )

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lexbase.core.background import spawn
 from lexbase.core.db import after_commit
 
 log = structlog.get_logger(__name__)
@@ -108,14 +109,9 @@ class RedisEventBus:
         return None
 
 
-_PENDING: set[asyncio.Task[None]] = set()
-
-
 def publish_soon(bus: EventBus, event: Event) -> None:
     """Publish without awaiting (from sync callbacks such as after-commit hooks)."""
-    task = asyncio.get_running_loop().create_task(bus.publish(event))
-    _PENDING.add(task)  # keep a reference until done, or the task may be collected
-    task.add_done_callback(_PENDING.discard)
+    spawn(bus.publish(event))
 
 
 def publish_after_commit(session: AsyncSession, event: Event) -> None:

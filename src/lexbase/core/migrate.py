@@ -43,11 +43,3 @@ def upgrade(settings: Settings, revision: str = "head") -> None:
 def downgrade(settings: Settings, revision: str) -> None:
     config = alembic_config(settings.resolved_database_url)
     _outside_event_loop(lambda: command.downgrade(config, revision))
-
-
-def current_heads(settings: Settings) -> list[str]:
-    from alembic.script import ScriptDirectory
-
-    return list(
-        ScriptDirectory.from_config(alembic_config(settings.resolved_database_url)).get_heads()
-    )

@@ -1,4 +1,5 @@
-"""Everything the app holds open, created and closed by the lifespan (never at import time)."""
+"""Everything the app holds open, created and closed by the lifespan (never at import time).
+`lexbase.providers.resources.open_resources` makes one from settings."""
 
 from __future__ import annotations
 
@@ -10,16 +11,17 @@ from limits.aio.storage import Storage
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from lexbase.core.blobs import BlobStore
 from lexbase.core.config import Settings
-from lexbase.core.db import create_engine, create_sessionmaker
-from lexbase.core.events import EVENT_BUS_INFO, EventBus, InProcessEventBus, RedisEventBus
+from lexbase.core.events import EventBus
 from lexbase.core.processes import ProcessPool
-from lexbase.core.ratelimit import create_storage
 from lexbase.core.security import PasswordHashing
-from lexbase.providers.base import BlobStore
-from lexbase.providers.blobstores.local import LocalBlobStore
 
 log = structlog.get_logger(__name__)
+
+# Sessions made by the lifespan's sessionmakers carry, under this key, what wakes the job
+# runner (or dispatcher) once a transaction that enqueued jobs commits (jobs/service.py).
+JOB_WAKE_INFO = "lexbase_job_wake"
 
 
 @dataclass
@@ -47,40 +49,3 @@ class Resources:
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()
-
-
-def open_blob_store(settings: Settings) -> BlobStore:
-    if settings.blob_backend == "s3":
-        # Imported here so the embedded mode never pays for loading boto3.
-        from lexbase.providers.blobstores.s3 import S3BlobStore
-
-        return S3BlobStore.from_settings(settings)
-    return LocalBlobStore(settings.blob_dir)
-
-
-def open_resources(settings: Settings) -> Resources:
-    """Create the clients; connections open lazily, so a down service does not stop startup."""
-    engine = create_engine(settings)
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-    events: EventBus = RedisEventBus(redis) if redis is not None else InProcessEventBus()
-    info = {EVENT_BUS_INFO: events}
-    resources = Resources(
-        settings=settings,
-        engine=engine,
-        sessionmaker=create_sessionmaker(engine, info=info),
-        write_sessionmaker=create_sessionmaker(engine, write=True, info=info),
-        statement_reads=create_sessionmaker(engine, autocommit=True, info=info),
-        blobs=open_blob_store(settings),
-        redis=redis,
-        rate_limit_storage=create_storage(settings),
-        processes=ProcessPool(settings.worker_processes, settings.worker_memory_mb),
-        events=events,
-        passwords=PasswordHashing(settings.password_hash_threads),
-    )
-    log.info(
-        "resources.opened",
-        database=engine.dialect.name,
-        blobs=resources.blobs.name,
-        redis=redis is not None,
-    )
-    return resources

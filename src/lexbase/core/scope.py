@@ -10,6 +10,7 @@ This module knows the matter tables because walls *are* the access model of ever
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
@@ -21,17 +22,28 @@ from lexbase.matters.models import Matter, MatterMember
 
 ModelT = TypeVar("ModelT", bound=Base)
 ModelClass = TypeVar("ModelClass", bound=type[Any])
+DocumentRows = Callable[[str], ColumnElement[bool]]
 
 # Tables whose rows belong to one document and carry a copy of its matter, so walls apply to
-# them inside queries without a join. Moving a document moves every one of them
-# (`DocumentRepository.move_to_matter`); a test checks that no such table is left out.
-DOCUMENT_SCOPED: list[Any] = []
+# them inside queries without a join: each model with the clause selecting a document's rows.
+# Moving a document moves every one of them (`DocumentRepository.move_to_matter`); a test
+# checks that no such table is left out.
+DOCUMENT_SCOPED: list[tuple[Any, DocumentRows]] = []
 
 
-def document_scoped(model: ModelClass) -> ModelClass:
-    """Register a model with `document_id` and `matter_id` columns (class decorator)."""
-    DOCUMENT_SCOPED.append(model)
-    return model
+def document_scoped(
+    rows: DocumentRows | None = None,
+) -> Callable[[ModelClass], ModelClass]:
+    """Register a model with a `matter_id` column whose rows belong to a document (class
+    decorator); `rows` selects a document's rows, by default `model.document_id == id`."""
+
+    def register(model: ModelClass) -> ModelClass:
+        DOCUMENT_SCOPED.append(
+            (model, rows or (lambda document_id: model.document_id == document_id))
+        )
+        return model
+
+    return register
 
 
 def visible_matter_ids(principal: Principal) -> Select[str]:

@@ -22,14 +22,13 @@ from datetime import timedelta
 
 import structlog
 
+from lexbase.core.background import spawn
 from lexbase.core.db import transaction, utcnow
 from lexbase.core.resources import Resources
 from lexbase.documents.models import BlobPin
 from lexbase.documents.repository import BlobRepository
 
 log = structlog.get_logger(__name__)
-
-_PENDING: set[asyncio.Task[None]] = set()
 
 
 class BlobKeeper:
@@ -64,9 +63,7 @@ class BlobKeeper:
 
     def release_soon(self, blob_key: str, pin_id: str | None = None) -> None:
         """Release from a synchronous after-commit or after-rollback hook."""
-        task = asyncio.get_running_loop().create_task(self._release_logged(blob_key, pin_id))
-        _PENDING.add(task)
-        task.add_done_callback(_PENDING.discard)
+        spawn(self._release_logged(blob_key, pin_id))
 
     async def _release_logged(self, blob_key: str, pin_id: str | None) -> None:
         try:

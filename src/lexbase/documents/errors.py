@@ -27,7 +27,3 @@ class WallMoveForbidden(Forbidden):
 
 class IdempotencyKeyReused(Conflict):
     default_message = "This Idempotency-Key was used with a different request"
-
-
-class JobNotFound(NotFound):
-    default_message = "Job not found"

@@ -92,7 +92,7 @@ class DocumentText(Base):
     pages: Mapped[list[dict[str, int]]] = mapped_column(JSON, default=list)
 
 
-@document_scoped
+@document_scoped()
 class Chunk(Base):
     __tablename__ = "chunks"
 
@@ -126,7 +126,7 @@ class Chunk(Base):
     )
 
 
-@document_scoped
+@document_scoped()
 class DocumentProfile(Base):
     """What a query names a document by — its title, parties and opening text — indexed for
     full-text search so search can tell which document a query is about."""
@@ -144,7 +144,7 @@ class DocumentProfile(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
-@document_scoped
+@document_scoped()
 class DocumentCitation(IdMixin, Base):
     __tablename__ = "citations"
 

@@ -75,16 +75,35 @@ class DocumentRepository(ScopedRepository[Document]):
             )
         return statement
 
+    async def filenames(self, principal: Principal) -> dict[str, str]:
+        """Every document the caller may see, by id, with its file name."""
+        statement = self.statement_for(principal).with_only_columns(Document.id, Document.filename)
+        return {id_: name for id_, name in await self.session.execute(statement)}
+
+    async def start_processing(self, document_id: str) -> Document | None:
+        """Mark the document as being processed (its earlier error cleared)."""
+        document = await self.get(document_id)
+        if document is not None:
+            document.status, document.error, document.error_code = "processing", None, None
+        return document
+
+    async def get_locked(self, document_id: str) -> Document | None:
+        """The document, its row locked until this transaction ends (a pipeline storing its
+        output and a move to another matter take turns)."""
+        return await self.session.get(Document, document_id, with_for_update=True)
+
+    async def mark_failed(self, document_id: str, message: str, code: str) -> Document | None:
+        document = await self.get(document_id)
+        if document is not None:
+            document.status, document.error, document.error_code = "failed", message, code
+        return document
+
     async def retitle_profile(self, document_id: str, old_title: str, new_title: str) -> None:
         profile = await self.session.scalar(
             select(DocumentProfile).where(DocumentProfile.document_id == document_id)
         )
         if profile is not None:
             profile.text = replace_title(profile.text, old_title, new_title)
-
-    async def count_in_matter(self, matter_id: str) -> int:
-        statement = select(func.count()).where(Document.matter_id == matter_id)
-        return int((await self.session.execute(statement)).scalar_one())
 
     async def move_to_matter(self, document: Document, matter_id: str | None) -> None:
         """Move the document and every row that carries its matter (each table registered
@@ -94,9 +113,9 @@ class DocumentRepository(ScopedRepository[Document]):
         await self.session.execute(
             select(Document.id).where(Document.id == document.id).with_for_update()
         )
-        for model in DOCUMENT_SCOPED:
+        for model, rows_of in DOCUMENT_SCOPED:
             await self.session.execute(
-                update(model).where(model.document_id == document.id).values(matter_id=matter_id)
+                update(model).where(rows_of(document.id)).values(matter_id=matter_id)
             )
         document.matter_id = matter_id
 
@@ -136,10 +155,6 @@ class DocumentContentRepository(Repository[Chunk]):
             .order_by(DocumentCitation.start)
         )
         return (await self.session.execute(statement)).scalars().all()
-
-    async def count_chunks(self, document_id: str) -> int:
-        statement = select(func.count()).where(Chunk.document_id == document_id)
-        return int((await self.session.execute(statement)).scalar_one())
 
 
 class BlobRepository(Repository[BlobPin]):

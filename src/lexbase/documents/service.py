@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.audit.service import record
 from lexbase.core.db import after_commit, after_transaction, transaction
-from lexbase.core.events import Event, publish_soon
+from lexbase.core.events import publish_after_commit
 from lexbase.core.pagination import PageParams
 from lexbase.core.permissions import Permission
 from lexbase.core.principal import Principal
@@ -24,18 +24,19 @@ from lexbase.documents.errors import (
     UnknownMatter,
     WallMoveForbidden,
 )
+from lexbase.documents.events import status_event
 from lexbase.documents.models import Chunk, Document, DocumentCitation, DocumentText
 from lexbase.documents.repository import DocumentContentRepository, DocumentRepository
 from lexbase.documents.schemas import DocumentOut, DocumentUpdate, UploadOut
+from lexbase.documents.tasks import INGEST_JOB, limits_for
 from lexbase.ingest.limits import Limits
 from lexbase.ingest.sniff import detect, validate
 from lexbase.ingest.types import PIPELINE_VERSION, Detected
-from lexbase.jobs.models import IdempotencyKey, Job
+from lexbase.jobs.models import DOCUMENT_SUBJECT, IdempotencyKey, Job
 from lexbase.jobs.repository import IdempotencyRepository, JobRepository
+from lexbase.jobs.service import Subject, enqueue
 from lexbase.matters.models import Matter
 from lexbase.matters.repository import MatterRepository
-
-INGEST_JOB = "ingest_document"
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,6 @@ class Upload:
     document_type: str | None
     tags: list[str]
     idempotency_key: str | None
-
-
-def limits_for(resources: Resources) -> Limits:
-    settings = resources.settings
-    return Limits(max_bytes=settings.max_upload_mb * 1024 * 1024, max_pages=settings.max_pages)
 
 
 class DocumentService:
@@ -163,21 +159,21 @@ class DocumentService:
         return document, job
 
     async def enqueue(self, principal: Principal, document: Document) -> Job:
-        job = await self.jobs.add(
-            Job(
-                organization_id=document.organization_id,
-                matter_id=document.matter_id,
-                document_id=document.id,
-                type=INGEST_JOB,
-                input_hash=document.sha256,
-                pipeline_version=PIPELINE_VERSION,
-                max_attempts=self.resources.settings.job_max_attempts,
-                created_by=principal.user_id,
-            )
+        """Queue the document's processing, or return the run already queued or under way."""
+        subject = Subject(
+            DOCUMENT_SUBJECT, document.id, document.organization_id, document.matter_id
         )
-        after_commit(self.session, self.resources.notify_jobs)
-        bus, event = self.resources.events, status_event(document)
-        after_commit(self.session, lambda: publish_soon(bus, event))
+        job = await enqueue(
+            self.session,
+            INGEST_JOB,
+            subject,
+            idempotency_key=_ingest_key(document.id),
+            max_attempts=self.resources.settings.job_max_attempts,
+            created_by=principal.user_id,
+            input_hash=document.sha256,
+            pipeline_version=PIPELINE_VERSION,
+        )
+        publish_after_commit(self.session, status_event(document))
         return job
 
     async def _replay(self, principal: Principal, key: str, request_hash: str) -> UploadOut | None:
@@ -294,9 +290,9 @@ class DocumentService:
         """Queue the pipeline again, or hand back the run already queued or under way:
         repeating the call never piles up runs of one document."""
         document = await self.get(principal, document_id)
-        unfinished = await self.jobs.unfinished_for_document(document.id, INGEST_JOB)
-        if unfinished is not None:
-            return unfinished
+        pending = await self.jobs.unfinished_with_key(INGEST_JOB, _ingest_key(document.id))
+        if pending is not None:
+            return pending
         document.status, document.error, document.error_code = "queued", None, None
         job = await self.enqueue(principal, document)
         await record(
@@ -305,19 +301,8 @@ class DocumentService:
         return job
 
 
-def status_event(document: Document) -> Event:
-    return Event(
-        "document.status",
-        document.organization_id,
-        document.matter_id,
-        {
-            "document_id": document.id,
-            "status": document.status,
-            "error": document.error,
-            "error_code": document.error_code,
-            "page_count": document.page_count,
-        },
-    )
+def _ingest_key(document_id: str) -> str:
+    return f"document:{document_id}"
 
 
 def _inspect(data: bytes, filename: str, limits: Limits) -> Detected:

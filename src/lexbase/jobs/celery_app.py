@@ -9,8 +9,8 @@ a sweeper (`jobs/dispatch.py`) publishes it again.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import multiprocessing
+from collections.abc import Callable
 from multiprocessing.process import AuthenticationString  # type: ignore[attr-defined]
 from typing import Any
 
@@ -20,16 +20,21 @@ from celery.signals import setup_logging, worker_process_init, worker_process_sh
 
 from lexbase.core.config import Settings
 from lexbase.core.db import DATABASE_ERRORS
-from lexbase.core.resources import open_resources
 from lexbase.jobs.dispatch import QUEUE, RUN_JOB, Publisher
 from lexbase.jobs.execution import JobExecutor, Outcome
+from lexbase.jobs.registry import TaskRegistry
+from lexbase.providers.resources import open_resources
+
+# Builds the task registry inside each worker process (a module-level function: the sweeper
+# is spawned, and its arguments are pickled).
+TaskFactory = Callable[[], TaskRegistry]
 
 log = structlog.get_logger(__name__)
 
 
-def create_celery_app(settings: Settings, *, worker: bool = False) -> Celery:
-    """The app publishers send through; with `worker=True`, also the per-process job state
-    of a `lexbase worker` (created in each pool process, closed when it exits)."""
+def create_celery_app(settings: Settings, tasks: TaskFactory | None = None) -> Celery:
+    """The app publishers send through; with `tasks` (a worker's), also the per-process job
+    state of a `lexbase worker` (created in each pool process, closed when it exits)."""
     app = Celery("lexbase", broker=settings.resolved_celery_broker_url, set_as_current=False)
     app.conf.update(
         task_acks_late=True,
@@ -64,14 +69,15 @@ def create_celery_app(settings: Settings, *, worker: bool = False) -> Celery:
         worker_redirect_stdouts=False,
         worker_send_task_events=False,
     )
-    processes = ProcessJobs(settings, app)
+    if tasks is None:
+        return app
+    processes = ProcessJobs(settings, app, tasks)
     app.task(name=RUN_JOB, acks_late=True, reject_on_worker_lost=True, ignore_result=True)(
         processes.run_job
     )
-    if worker:
-        worker_process_init.connect(processes.open, weak=False)
-        worker_process_shutdown.connect(processes.close, weak=False)
-        setup_logging.connect(_keep_our_logging, weak=False)
+    worker_process_init.connect(processes.open, weak=False)
+    worker_process_shutdown.connect(processes.close, weak=False)
+    setup_logging.connect(_keep_our_logging, weak=False)
     return app
 
 
@@ -83,13 +89,14 @@ class ProcessJobs:
     """What one worker pool process holds: an event loop, its own Resources (engine, process
     pool for CPU stages, blob store) and a publisher for retries."""
 
-    def __init__(self, settings: Settings, app: Celery) -> None:
+    def __init__(self, settings: Settings, app: Celery, tasks: TaskFactory) -> None:
         self.settings = settings
         self.app = app
+        self.tasks = tasks
         self._current: _JobProcess | None = None
 
     def open(self, **_: Any) -> _JobProcess:
-        self._current = _JobProcess(self.settings, self.app)
+        self._current = _JobProcess(self.settings, self.app, self.tasks())
         return self._current
 
     def close(self, **_: Any) -> None:
@@ -103,13 +110,12 @@ class ProcessJobs:
 
 
 class _JobProcess:
-    def __init__(self, settings: Settings, app: Celery) -> None:
-        importlib.import_module("lexbase.ingest.handler")  # registers the ingest job type
+    def __init__(self, settings: Settings, app: Celery, tasks: TaskRegistry) -> None:
         _allow_child_processes()
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
         self.resources = open_resources(settings)
-        self.executor = JobExecutor(self.resources)
+        self.executor = JobExecutor(self.resources, tasks)
         self.publisher = Publisher(app, settings)
 
     def run(self, job_id: str) -> None:

@@ -24,7 +24,7 @@ from lexbase.core.config import Settings
 from lexbase.core.db import DATABASE_ERRORS
 from lexbase.core.resources import Resources
 from lexbase.jobs.execution import reap_expired
-from lexbase.jobs.registry import job_types
+from lexbase.jobs.registry import TaskRegistry
 from lexbase.jobs.repository import JobRepository
 
 if TYPE_CHECKING:
@@ -93,7 +93,11 @@ class JobDispatcher:
     `job_poll_seconds`. With `reap=True` (the sweeper of `lexbase worker`), it also returns
     jobs with expired leases to the queue first."""
 
-    def __init__(self, resources: Resources, publisher: Publisher, *, reap: bool) -> None:
+    def __init__(
+        self, resources: Resources, publisher: Publisher, *, reap: TaskRegistry | None
+    ) -> None:
+        """`reap`: the task registry of a process that also reaps expired leases (a worker's
+        sweeper; the API's dispatcher only publishes)."""
         self.resources = resources
         self.publisher = publisher
         self.reap = reap
@@ -106,10 +110,10 @@ class JobDispatcher:
     async def sweep(self) -> int:
         """One pass; database and broker outages are logged and waited out, never raised."""
         try:
-            if self.reap:
-                await reap_expired(self.resources)
+            if self.reap is not None:
+                await reap_expired(self.resources, self.reap)
             async with self.resources.sessionmaker() as session:
-                due = await JobRepository(session).due_ids(job_types(), SWEEP_LIMIT)
+                due = await JobRepository(session).due_ids(SWEEP_LIMIT)
         except DATABASE_ERRORS as exc:
             log.warning("jobs.sweep_failed", error_type=type(exc).__name__)
             return 0
@@ -146,11 +150,10 @@ async def start_dispatcher(resources: Resources) -> JobDispatcher | None:
     published to the workers instead of being run here."""
     if resources.settings.job_backend != "celery":
         return None
-    import lexbase.ingest.handler  # noqa: F401 - registers the ingest job type
     from lexbase.jobs.celery_app import create_celery_app
 
     publisher = Publisher(create_celery_app(resources.settings), resources.settings)
-    dispatcher = JobDispatcher(resources, publisher, reap=False)
+    dispatcher = JobDispatcher(resources, publisher, reap=None)
     resources.notify_jobs = dispatcher.notify
     await dispatcher.start()
     log.info("jobs.dispatcher_started", broker=_redacted(publisher))

@@ -23,7 +23,7 @@ from lexbase.core.events import Event
 from lexbase.core.resources import Resources
 from lexbase.jobs import failures
 from lexbase.jobs.models import FAILED, QUEUED, SUCCEEDED, Job
-from lexbase.jobs.registry import JobContext, PermanentJobError, handler_for, job_types
+from lexbase.jobs.registry import JobContext, PermanentJobError, TaskRegistry
 from lexbase.jobs.repository import JobRepository
 
 log = structlog.get_logger(__name__)
@@ -49,8 +49,9 @@ class Outcome:
 class JobExecutor:
     """Runs claimed jobs to an outcome under one lease owner (a runner or a worker process)."""
 
-    def __init__(self, resources: Resources) -> None:
+    def __init__(self, resources: Resources, tasks: TaskRegistry) -> None:
         self.resources = resources
+        self.tasks = tasks
         self.lease = timedelta(seconds=resources.settings.job_lease_seconds)
         self.owner = lease_owner()
 
@@ -58,11 +59,17 @@ class JobExecutor:
         """Take the oldest due job, or exactly `job_id`: None when it is not queued and due
         (already running under another lease, finished, or waiting out its backoff)."""
         async with transaction(self.resources.write_sessionmaker) as session:
-            return await JobRepository(session).claim(self.owner, self.lease, job_types(), job_id)
+            return await JobRepository(session).claim(self.owner, self.lease, job_id)
 
     async def execute(self, job: Job) -> Outcome:
-        """Run one claimed job to an outcome: succeeded, re-queued with backoff, or failed."""
-        handler = handler_for(job.type)
+        """Run one claimed job to an outcome: succeeded, re-queued with backoff, or failed.
+        A job of a type this registry does not know fails at once, visibly."""
+        handler = self.tasks.handler_for(job.type)
+        if handler is None:
+            code = failures.UNKNOWN_JOB_TYPE
+            await self._fail(job, failures.MESSAGES[code], code)
+            log.error("job.failed", job_id=job.id, job_type=job.type, code=code)
+            return Outcome(FAILED)
         started = utcnow()
         bound = log.bind(job_id=job.id, job_type=job.type, attempt=job.attempts, owner=self.owner)
 
@@ -169,13 +176,15 @@ class JobExecutor:
                 error_code=code,
                 finished_at=utcnow(),
             ):
-                event = await handler_for(job.type).on_failed(session, job, message, code)
+                handler = self.tasks.handler_for(job.type)
+                if handler is not None:
+                    event = await handler.on_failed(session, job, message, code)
         if event is not None:
             await self.resources.events.publish(event)
         await self._announce(job, FAILED, job.stage, job.progress)
 
 
-async def reap_expired(resources: Resources) -> int:
+async def reap_expired(resources: Resources, tasks: TaskRegistry) -> int:
     """Return jobs with expired leases to the queue (or fail them when out of attempts)."""
     now = utcnow()
     settings = resources.settings
@@ -194,10 +203,12 @@ async def reap_expired(resources: Resources) -> int:
                         attempts=job.attempts,
                         lease_owner=owner,
                     )
-                    handler = handler_for(job.type)
-                    event = await handler.on_failed(session, job, message, failures.WORKER_LOST)
-                    if event is not None:
-                        events.append(event)
+                    handler = tasks.handler_for(job.type)
+                    if handler is not None:
+                        code = failures.WORKER_LOST
+                        event = await handler.on_failed(session, job, message, code)
+                        if event is not None:
+                            events.append(event)
             else:
                 delay = backoff_seconds(job.attempts, settings.job_retry_base_seconds)
                 await repository.requeue_expired(job.id, now, now + timedelta(seconds=delay))

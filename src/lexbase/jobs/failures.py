@@ -15,12 +15,14 @@ RETRYING = "retrying"
 RETRIES_EXHAUSTED = "retries_exhausted"
 TIMED_OUT = "timed_out"
 WORKER_LOST = "worker_lost"
+UNKNOWN_JOB_TYPE = "unknown_job_type"
 
 MESSAGES: dict[str, str] = {
     RETRYING: "Processing was interrupted by an error and will be retried",
     RETRIES_EXHAUSTED: "Processing failed because of an internal error; retrying did not help",
     TIMED_OUT: "Processing took longer than the time allowed",
     WORKER_LOST: "The worker processing this job stopped unexpectedly",
+    UNKNOWN_JOB_TYPE: "No worker of this server can run this kind of job",
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -47,16 +47,21 @@ class JobHandler(Protocol):
         ...
 
 
-_HANDLERS: dict[str, JobHandler] = {}
+class TaskRegistry:
+    """Which handler runs each job type. `lexbase.tasks` builds the one registry every
+    process that runs jobs uses (the app, the embedded runner, Celery workers and their
+    sweeper); the job engine receives it and never imports a domain."""
 
+    def __init__(self, handlers: Mapping[str, JobHandler]) -> None:
+        self._handlers = dict(handlers)
 
-def register(job_type: str, handler: JobHandler) -> None:
-    _HANDLERS[job_type] = handler
+    def handler_for(self, job_type: str) -> JobHandler | None:
+        return self._handlers.get(job_type)
 
+    @property
+    def types(self) -> tuple[str, ...]:
+        return tuple(self._handlers)
 
-def handler_for(job_type: str) -> JobHandler:
-    return _HANDLERS[job_type]
-
-
-def job_types() -> tuple[str, ...]:
-    return tuple(_HANDLERS)
+    def with_handlers(self, handlers: Mapping[str, JobHandler]) -> TaskRegistry:
+        """This registry plus (or with replaced) `handlers`."""
+        return TaskRegistry({**self._handlers, **handlers})

@@ -16,15 +16,13 @@ from lexbase.jobs.models import FAILED, QUEUED, RUNNING, SUCCEEDED, IdempotencyK
 class JobRepository(ScopedRepository[Job]):
     model = Job
 
-    async def claim(
-        self, owner: str, lease: timedelta, types: tuple[str, ...], job_id: str | None = None
-    ) -> Job | None:
+    async def claim(self, owner: str, lease: timedelta, job_id: str | None = None) -> Job | None:
         """Atomically take the oldest due job (or exactly `job_id`, if it is due): exactly one
         worker can win each job."""
         now = utcnow()
         candidate = (
             select(Job.id)
-            .where(Job.status == QUEUED, Job.run_after <= now, Job.type.in_(types))
+            .where(Job.status == QUEUED, Job.run_after <= now)
             .order_by(Job.run_after, Job.created_at)
             .limit(1)
         )
@@ -62,6 +60,18 @@ class JobRepository(ScopedRepository[Job]):
         )
         return int(getattr(result, "rowcount", 0) or 0) == 1
 
+    async def record_provenance(
+        self, job_id: str, owner: str, *, provenance: dict[str, Any], timings: dict[str, float]
+    ) -> bool:
+        """Store what produced the job's output (library and model versions, stage timings),
+        while it still holds its lease."""
+        result = await self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == RUNNING, Job.lease_owner == owner)
+            .values(provenance=provenance, timings=timings)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
     async def finish(self, job_id: str, owner: str, **values: Any) -> bool:
         result = await self.session.execute(
             update(Job)
@@ -70,11 +80,11 @@ class JobRepository(ScopedRepository[Job]):
         )
         return int(getattr(result, "rowcount", 0) or 0) == 1
 
-    async def due_ids(self, types: tuple[str, ...], limit: int) -> list[str]:
+    async def due_ids(self, limit: int) -> list[str]:
         """Queued jobs whose time has come, oldest first."""
         statement = (
             select(Job.id)
-            .where(Job.status == QUEUED, Job.run_after <= utcnow(), Job.type.in_(types))
+            .where(Job.status == QUEUED, Job.run_after <= utcnow())
             .order_by(Job.run_after, Job.created_at)
             .limit(limit)
         )
@@ -121,7 +131,7 @@ class JobRepository(ScopedRepository[Job]):
         if type_ is not None:
             statement = statement.where(Job.type == type_)
         if document_id is not None:
-            statement = statement.where(Job.document_id == document_id)
+            statement = statement.where(Job.of_document(document_id))
         return statement
 
     async def matter_of(self, job_id: str) -> str | None:
@@ -130,13 +140,13 @@ class JobRepository(ScopedRepository[Job]):
         )
         return matter_id
 
-    async def unfinished_for_document(self, document_id: str, job_type: str) -> Job | None:
-        """A queued or running job of this type for the document, if there is one."""
+    async def unfinished_with_key(self, job_type: str, idempotency_key: str) -> Job | None:
+        """A queued or running job of this type enqueued with this key, if there is one."""
         statement = (
             select(Job)
             .where(
-                Job.document_id == document_id,
                 Job.type == job_type,
+                Job.idempotency_key == idempotency_key,
                 Job.status.in_((QUEUED, RUNNING)),
             )
             .order_by(Job.created_at.desc())
@@ -146,16 +156,18 @@ class JobRepository(ScopedRepository[Job]):
 
     async def latest_for_document(self, document_id: str) -> Job | None:
         statement = (
-            select(Job)
-            .where(Job.document_id == document_id)
-            .order_by(Job.created_at.desc())
-            .limit(1)
+            select(Job).where(Job.of_document(document_id)).order_by(Job.created_at.desc()).limit(1)
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def count_by_status(self) -> dict[str, int]:
         statement = select(Job.status, func.count()).group_by(Job.status)
         return {status: int(n) for status, n in (await self.session.execute(statement)).all()}
+
+    async def types_in_use(self) -> list[str]:
+        """The types of queued and running jobs."""
+        statement = select(Job.type).where(Job.status.in_((QUEUED, RUNNING))).distinct()
+        return list((await self.session.execute(statement)).scalars().all())
 
     async def unfinished_count(self, organization_id: str | None = None) -> int:
         """Queued and running jobs: of one organization, or of the whole server."""

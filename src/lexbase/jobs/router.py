@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from lexbase.auth.deps import Reader
 from lexbase.core.deps import SessionDep
 from lexbase.core.pagination import Page, PageDep
-from lexbase.documents.errors import JobNotFound
+from lexbase.jobs.errors import JobNotFound
 from lexbase.jobs.repository import JobRepository
 from lexbase.jobs.schemas import JobOut
 

@@ -10,25 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
 import structlog
 
 from lexbase.core.db import DATABASE_ERRORS
 from lexbase.core.resources import Resources
-from lexbase.jobs.execution import JobExecutor, backoff_seconds, reap_expired
+from lexbase.jobs.execution import JobExecutor, reap_expired
 from lexbase.jobs.models import Job
+from lexbase.jobs.registry import TaskRegistry
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["DATABASE_ERRORS", "JobRunner", "backoff_seconds", "job_summary", "reap_expired"]
-
 
 class JobRunner:
-    def __init__(self, resources: Resources, workers: int) -> None:
+    def __init__(self, resources: Resources, workers: int, tasks: TaskRegistry) -> None:
         self.resources = resources
         self.workers = workers
-        self.executor = JobExecutor(resources)
+        self.tasks = tasks
+        self.executor = JobExecutor(resources, tasks)
         self.owner = self.executor.owner
         self.poll_seconds = resources.settings.job_poll_seconds
         self._wake = asyncio.Event()
@@ -83,11 +82,7 @@ class JobRunner:
         lease = self.executor.lease.total_seconds()
         while not self._stopping:
             try:
-                await reap_expired(self.resources)
+                await reap_expired(self.resources, self.tasks)
             except DATABASE_ERRORS:
                 log.exception("jobs.reap_failed")
             await asyncio.sleep(max(lease / 2, 0.5))
-
-
-def job_summary(job: Job) -> dict[str, Any]:
-    return {"id": job.id, "type": job.type, "status": job.status, "attempts": job.attempts}

@@ -23,26 +23,35 @@ from celery.signals import worker_ready
 
 from lexbase.core.config import Settings
 from lexbase.core.logging import configure_logging
-from lexbase.core.resources import open_resources
-from lexbase.jobs.celery_app import create_celery_app
+from lexbase.jobs.celery_app import TaskFactory, create_celery_app
 from lexbase.jobs.dispatch import JobDispatcher, Publisher
+from lexbase.jobs.registry import TaskRegistry
+from lexbase.jobs.repository import JobRepository
+from lexbase.providers.resources import open_resources
 
 log = structlog.get_logger(__name__)
 
 
-def run_worker(settings: Settings, *, concurrency: int, name: str | None = None) -> int:
-    """Run until SIGTERM/SIGINT (a warm shutdown: running jobs finish); the exit code."""
-    importlib.import_module("lexbase.ingest.handler")  # registers the ingest job type
+def run_worker(
+    settings: Settings, tasks: TaskFactory, *, concurrency: int, name: str | None = None
+) -> int:
+    """Run until SIGTERM/SIGINT (a warm shutdown: running jobs finish); the exit code. A
+    worker that lacks a handler for a job type in use refuses to start (exit code 3): it
+    would fail those jobs (an older worker beside a newer API, say)."""
+    missing = asyncio.run(_missing_handlers(settings, tasks()))
+    if missing:
+        log.error("worker.unknown_job_types", job_types=sorted(missing))
+        return 3
     # Loaded once here, so each forked pool process starts with it instead of importing it.
     importlib.import_module("lexbase.ingest.pipeline")
-    app = create_celery_app(settings, worker=True)
+    app = create_celery_app(settings, tasks)
     node = name or f"lexbase-{os.getpid()}@{socket.gethostname()}"
 
     def ready(**_: Any) -> None:
         log.info("worker.ready", node=node, concurrency=concurrency)
 
     worker_ready.connect(ready, weak=False)
-    sweeper = _start_sweeper(settings)
+    sweeper = _start_sweeper(settings, tasks)
     try:
         worker = app.Worker(
             hostname=node,
@@ -62,10 +71,23 @@ def run_worker(settings: Settings, *, concurrency: int, name: str | None = None)
         log.info("worker.stopped", node=node)
 
 
-def _start_sweeper(settings: Settings) -> BaseProcess:
+async def _missing_handlers(settings: Settings, tasks: TaskRegistry) -> set[str]:
+    resources = open_resources(settings)
+    try:
+        async with resources.sessionmaker() as session:
+            in_use = await JobRepository(session).types_in_use()
+    finally:
+        await resources.close()
+    return set(in_use) - set(tasks.types)
+
+
+def _start_sweeper(settings: Settings, tasks: TaskFactory) -> BaseProcess:
     context = multiprocessing.get_context("spawn")
     process = context.Process(
-        target=run_sweeper, args=(settings, os.getpid()), name="lexbase-sweeper", daemon=True
+        target=run_sweeper,
+        args=(settings, tasks, os.getpid()),
+        name="lexbase-sweeper",
+        daemon=True,
     )
     process.start()
     return process
@@ -79,20 +101,19 @@ def _stop_sweeper(process: BaseProcess) -> None:
         process.join(timeout=5)
 
 
-def run_sweeper(settings: Settings, parent_pid: int) -> None:
+def run_sweeper(settings: Settings, tasks: TaskFactory, parent_pid: int) -> None:
     configure_logging(settings.log_level, json=settings.log_json)
-    asyncio.run(_sweep_until_stopped(settings, parent_pid))
+    asyncio.run(_sweep_until_stopped(settings, tasks(), parent_pid))
 
 
-async def _sweep_until_stopped(settings: Settings, parent_pid: int) -> None:
-    importlib.import_module("lexbase.ingest.handler")  # registers the ingest job type
+async def _sweep_until_stopped(settings: Settings, tasks: TaskRegistry, parent_pid: int) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     resources = open_resources(settings)
     publisher = Publisher(create_celery_app(settings), settings)
-    dispatcher = JobDispatcher(resources, publisher, reap=True)
+    dispatcher = JobDispatcher(resources, publisher, reap=tasks)
     log.info("jobs.sweeper_started", interval=settings.job_poll_seconds)
     try:
         # A worker killed outright cannot stop its sweeper; the sweeper notices instead.

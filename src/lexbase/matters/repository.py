@@ -14,13 +14,13 @@ from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from lexbase.auth.models import User
 from lexbase.core.db import utcnow
 from lexbase.core.principal import Principal
 from lexbase.core.repository import Repository
 from lexbase.core.scope import ScopedRepository
 from lexbase.documents.models import Document
 from lexbase.matters.models import Client, Matter, MatterMember
+from lexbase.users.models import User
 
 
 @dataclass(frozen=True)

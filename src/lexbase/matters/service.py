@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.audit.service import record
-from lexbase.auth.repository import UserRepository
 from lexbase.core.events import access_changed
 from lexbase.core.pagination import Page, PageParams
 from lexbase.core.permissions import Permission
@@ -42,6 +41,7 @@ from lexbase.matters.schemas import (
     MemberAdd,
     MemberOut,
 )
+from lexbase.users.repository import UserRepository
 
 
 def _changed(instance: object, values: dict[str, Any]) -> dict[str, Any]:

@@ -1,39 +1,13 @@
-"""Interfaces at the edges. Each has implementations chosen by configuration."""
+"""Interfaces at the edges. Each has implementations chosen by configuration (the blob
+store's, which the core `Resources` holds, is `lexbase.core.blobs.BlobStore`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-
-
-class BlobStore(Protocol):
-    """Content-addressed storage of original file bytes."""
-
-    name: str
-
-    async def put(self, data: bytes) -> str:
-        """Store bytes and return their key (the SHA-256 hex digest)."""
-        ...
-
-    async def get(self, key: str) -> bytes: ...
-
-    async def exists(self, key: str) -> bool: ...
-
-    async def delete(self, key: str) -> None: ...
-
-    def scan(self) -> AsyncIterator[list[tuple[str, datetime]]]:
-        """Every stored key with its last modification time, in batches."""
-        ...
-
-    async def ping(self) -> None:
-        """Raise if the store cannot be written to and read from right now."""
-        ...
-
-    async def close(self) -> None: ...
 
 
 class Embedder(Protocol):

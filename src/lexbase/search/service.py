@@ -13,22 +13,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lexbase.core.config import Settings
 from lexbase.core.db import transaction
 from lexbase.core.principal import Principal
-from lexbase.documents.models import Chunk, Document, DocumentCitation, DocumentProfile
 from lexbase.providers.base import Embedder
 from lexbase.search.deps import SearchState
 from lexbase.search.errors import SearchWarmingUp, SemanticSearchUnavailable
-from lexbase.search.filters import (
-    chunk_clause,
-    chunk_keys_in,
-    document_clause,
-    has_document_filters,
-)
+from lexbase.search.filters import CandidateFilter
 from lexbase.search.focus import (
     MAX_FOCUS_DOCUMENTS,
     QueryParts,
@@ -36,10 +29,10 @@ from lexbase.search.focus import (
     split_reference,
 )
 from lexbase.search.highlight import highlight
-from lexbase.search.keyword import Ranked, keyword_candidates, profile_candidates
-from lexbase.search.query import CitationQuery, ParsedQuery, citation_clause, parse_query
+from lexbase.search.index import SearchIndex
+from lexbase.search.query import ParsedQuery, parse_query
+from lexbase.search.repository import FacetRow, Ranked
 from lexbase.search.schemas import SearchFocus, SearchRequest, SearchResponse, SearchResult
-from lexbase.search.semantic import postgres_candidates
 
 MIN_DEPTH = 50
 MAX_DEPTH = 300
@@ -76,56 +69,14 @@ def fuse(lists: Sequence[tuple[float, Ranked]], k: int) -> Ranked:
 T = TypeVar("T")
 
 
-async def _citing_chunks(
-    session: AsyncSession,
-    citations: Sequence[CitationQuery],
-    scope: object,
-    documents: object,
-    depth: int,
-) -> Ranked:
-    """Chunks containing one of the cited authorities, most citations first."""
-    hits = func.count(DocumentCitation.id).label("hits")
-    statement = (
-        select(Chunk.pk, hits)
-        .join(Document, Document.id == Chunk.document_id)
-        .join(
-            DocumentCitation,
-            and_(
-                DocumentCitation.document_id == Chunk.document_id,
-                DocumentCitation.start < Chunk.end,
-                DocumentCitation.end > Chunk.start,
-            ),
-        )
-        .where(
-            DocumentCitation.organization_id == Chunk.organization_id,
-            citation_clause(tuple(citations), [c.normalized for c in citations]),
-            scope,  # type: ignore[arg-type]
-            documents,  # type: ignore[arg-type]
-        )
-        .group_by(Chunk.pk)
-        .order_by(hits.desc(), Chunk.pk)
-        .limit(depth)
-    )
-    rows = await session.execute(statement)
-    return [(int(pk), float(count)) for pk, count in rows]
-
-
-async def _facets(session: AsyncSession, ranked: Ranked) -> dict[str, dict[str, int]]:
+def facet_counts(rows: Sequence[FacetRow]) -> dict[str, dict[str, int]]:
     """Counts of distinct documents in the match set by type, court and year."""
-    facets: dict[str, dict[str, int]] = {"document_type": {}, "court": {}, "year": {}}
-    if not ranked:
-        return facets
-    pks = [pk for pk, _ in ranked]
-    dialect = session.get_bind().dialect.name
-    statement = (
-        select(Document.id, Document.document_type, Document.court, Document.document_date)
-        .join(Chunk, Chunk.document_id == Document.id)
-        .where(chunk_keys_in(pks, dialect))
-        .distinct()
-    )
-    rows = (await session.execute(statement)).all()
-    counters: dict[str, Counter[str]] = {name: Counter() for name in facets}
-    for _, document_type, court, document_date in rows:
+    counters: dict[str, Counter[str]] = {
+        "document_type": Counter(),
+        "court": Counter(),
+        "year": Counter(),
+    }
+    for document_type, court, document_date in rows:
         counters["document_type"][document_type or "unknown"] += 1
         if court:
             counters["court"][court] += 1
@@ -145,7 +96,7 @@ class SearchService:
     ) -> None:
         self.readers = readers
         self.settings = settings
-        self.vectors = state.vectors
+        self.index: SearchIndex = state.index
         self.terms = state.terms
         self.embedder = state.embedder
         self.weights = FusionWeights.from_settings(settings)
@@ -193,15 +144,11 @@ class SearchService:
         if parts is None:
             return None
         reference = parts.reference
+        where = CandidateFilter.of(principal, request.filters)
 
         async def profiles(session: AsyncSession) -> list[tuple[str, float]]:
-            return await profile_candidates(
-                session,
-                reference,
-                principal.organization_id,
-                chunk_clause(principal, request.filters, DocumentProfile),
-                document_clause(request.filters),
-                MAX_FOCUS_DOCUMENTS + 1,
+            return await self.index.profile_candidates(
+                session, reference, where, MAX_FOCUS_DOCUMENTS + 1
             )
 
         candidates = await self._read(profiles)
@@ -217,34 +164,29 @@ class SearchService:
     ) -> Ranked:
         """Every candidate chunk in fused order (the match set, at most MAX_DEPTH deep)."""
         depth = min(MAX_DEPTH, max(MIN_DEPTH, 3 * (request.offset + request.limit)))
-        scope = chunk_clause(principal, request.filters)
-        documents = document_clause(request.filters)
+        where = CandidateFilter.of(principal, request.filters)
         reads: list[tuple[float, Callable[[AsyncSession], Awaitable[Ranked]]]] = []
         if request.mode in ("keyword", "hybrid"):
 
             async def keyword(session: AsyncSession) -> Ranked:
-                return await keyword_candidates(
-                    session,
-                    await self._keyword_query(session, principal, request, query),
-                    principal.organization_id,
-                    scope,
-                    documents if has_document_filters(request.filters) else None,
-                    depth,
-                    request.filters.document_ids,
-                )
+                words = await self._keyword_query(session, where, query)
+                return await self.index.keyword_candidates(session, words, where, depth)
 
             reads.append((self.weights.keyword, keyword))
         if request.mode in ("semantic", "hybrid"):
             embedder = await self._query_embedder()
 
             async def semantic(session: AsyncSession) -> Ranked:
-                return await self._semantic(session, embedder, principal, request, query, depth)
+                vector = await asyncio.to_thread(embedder.embed_query, query.text)
+                return await self.index.vector_candidates(
+                    session, vector, embedder.name, where, depth
+                )
 
             reads.append((self.weights.semantic, semantic))
         if query.citations and request.mode != "semantic":
 
             async def cited(session: AsyncSession) -> Ranked:
-                return await _citing_chunks(session, query.citations, scope, documents, depth)
+                return await self.index.citation_candidates(session, query.citations, where, depth)
 
             reads.append((self.weights.citation, cited))
         found = await asyncio.gather(*(self._read(read) for _, read in reads))
@@ -254,17 +196,13 @@ class SearchService:
         return fuse(lists, self.weights.k)
 
     async def _keyword_query(
-        self,
-        session: AsyncSession,
-        principal: Principal,
-        request: SearchRequest,
-        query: ParsedQuery,
+        self, session: AsyncSession, where: CandidateFilter, query: ParsedQuery
     ) -> ParsedQuery:
         """The words worth scoring (search/terms.py); all of them within chosen documents,
         whose matches are few enough to rank every word."""
-        if request.filters.document_ids is not None:
+        if where.document_ids is not None:
             return query
-        return await self.terms.keyword_query(session, principal.organization_id, query)
+        return await self.terms.keyword_query(session, where.organization_id, query)
 
     async def _query_embedder(self) -> Embedder:
         """The query embedder, or an answer at once: a request never waits for the model to
@@ -276,40 +214,22 @@ class SearchService:
             raise SearchWarmingUp()
         raise SemanticSearchUnavailable()
 
-    async def _semantic(
-        self,
-        session: AsyncSession,
-        embedder: Embedder,
-        principal: Principal,
-        request: SearchRequest,
-        query: ParsedQuery,
-        depth: int,
-    ) -> Ranked:
-        vector = await asyncio.to_thread(embedder.embed_query, query.text)
-        if session.get_bind().dialect.name == "postgresql":
-            return await postgres_candidates(
-                session,
-                vector,
-                embedder.name,
-                chunk_clause(principal, request.filters),
-                document_clause(request.filters) if has_document_filters(request.filters) else None,
-                depth,
-            )
-        return await self.vectors.candidates(
-            session, principal, vector, embedder.name, request.filters, depth
-        )
-
     async def _page(
         self, principal: Principal, request: SearchRequest, query: ParsedQuery, ranked: Ranked
     ) -> tuple[list[SearchResult], dict[str, dict[str, int]] | None]:
         """The requested page of results and, when asked for, the facets."""
         page = ranked[request.offset : request.offset + request.limit]
+        where = CandidateFilter.of(principal, request.filters)
 
         async def read(
             session: AsyncSession,
         ) -> tuple[list[SearchResult], dict[str, dict[str, int]] | None]:
-            results = await self._results(session, principal, request, query, page)
-            return results, await _facets(session, ranked) if request.facets else None
+            results = await self._results(session, where, request, query, page)
+            if not request.facets:
+                return results, None
+            return results, facet_counts(
+                await self.index.facet_rows(session, [pk for pk, _ in ranked])
+            )
 
         # One session for both: two quick statements cost less than a second connection
         # checkout (on PostgreSQL its liveness check alone is three round trips).
@@ -318,84 +238,38 @@ class SearchService:
     async def _results(
         self,
         session: AsyncSession,
-        principal: Principal,
+        where: CandidateFilter,
         request: SearchRequest,
         query: ParsedQuery,
         page: Ranked,
     ) -> list[SearchResult]:
-        if not page:
-            return []
-        # Columns, not entities: a page of results should not pay for ORM identity maps.
-        statement = (
-            select(
-                Chunk.pk,
-                Chunk.id,
-                Chunk.text,
-                Chunk.page,
-                Chunk.start,
-                Chunk.end,
-                Chunk.section,
-                Document.id,
-                Document.title,
-                Document.document_type,
-                Document.court,
-                Document.jurisdiction,
-                Document.document_date,
-                Document.matter_id,
-                Document.tags,
-                Document.filename,
-            )
-            .join(Document, Document.id == Chunk.document_id)
-            .where(
-                chunk_keys_in([pk for pk, _ in page], session.get_bind().dialect.name),
-                chunk_clause(principal, request.filters),
-                document_clause(request.filters),
-            )
-        )
-        rows = {row[0]: row for row in await session.execute(statement)}
+        rows = await self.index.page_rows(session, [pk for pk, _ in page], where)
         words, phrases = query.highlight_words(), query.phrases
         results = []
         for pk, score in page:
-            if pk not in rows:
+            row = rows.get(pk)
+            if row is None:
                 continue  # changed scope since the candidates were read: never shown
-            (
-                _,
-                chunk_id,
-                text,
-                page_number,
-                start,
-                end,
-                section,
-                document_id,
-                title,
-                document_type,
-                court,
-                jurisdiction,
-                document_date,
-                matter_id,
-                tags,
-                filename,
-            ) = rows[pk]
             results.append(
                 SearchResult(
-                    document_id=document_id,
-                    chunk_id=chunk_id,
-                    title=title,
+                    document_id=row.document_id,
+                    chunk_id=row.chunk_id,
+                    title=row.title,
                     score=round(score, 6),
-                    text=text,
-                    highlights=highlight(text, words, phrases) if request.highlight else [],
-                    page=page_number,
-                    start=start,
-                    end=end,
-                    section=section,
+                    text=row.text,
+                    highlights=highlight(row.text, words, phrases) if request.highlight else [],
+                    page=row.page,
+                    start=row.start,
+                    end=row.end,
+                    section=row.section,
                     metadata={
-                        "document_type": document_type,
-                        "court": court,
-                        "jurisdiction": jurisdiction,
-                        "date": document_date.isoformat() if document_date else None,
-                        "matter_id": matter_id,
-                        "tags": tags,
-                        "filename": filename,
+                        "document_type": row.document_type,
+                        "court": row.court,
+                        "jurisdiction": row.jurisdiction,
+                        "date": row.document_date.isoformat() if row.document_date else None,
+                        "matter_id": row.matter_id,
+                        "tags": row.tags,
+                        "filename": row.filename,
                     },
                 )
             )

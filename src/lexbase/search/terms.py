@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.core.config import Settings
-from lexbase.search.keyword import organization_rows, term_rows
+from lexbase.search.index import SearchIndex
 from lexbase.search.query import ParsedQuery
 
 CACHE_SECONDS = 300.0
@@ -67,7 +67,8 @@ class TermStatistics:
     """Capped row counts of words per organization, kept for CACHE_SECONDS (one per process,
     owned by the app's lifespan)."""
 
-    def __init__(self, policy: TermPolicy) -> None:
+    def __init__(self, index: SearchIndex, policy: TermPolicy) -> None:
+        self.index = index
         self.policy = policy
         self._counts: OrderedDict[tuple[str, str | None], tuple[float, int]] = OrderedDict()
 
@@ -91,12 +92,12 @@ class TermStatistics:
             self._counts.move_to_end(key)
             return entry[1]
         if term is None:
-            count = await organization_rows(session, organization_id)
+            count = await self.index.organization_rows(session, organization_id)
         else:
             # Counting past the limit decides nothing more: a word beyond it is left out
             # whatever its exact count (unless it is the rarest word).
             cap = self.policy.limit(self._total(key)) + 1
-            count = await term_rows(session, organization_id, term, cap)
+            count = await self.index.term_rows(session, organization_id, term, cap)
         self._counts[key] = (now + CACHE_SECONDS, count)
         self._counts.move_to_end(key)
         while len(self._counts) > CACHE_ENTRIES:

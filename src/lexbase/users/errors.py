@@ -7,6 +7,10 @@ class UserNotFound(NotFound):
     default_message = "User not found"
 
 
+class OrganizationNotFound(NotFound):
+    default_message = "Organization not found"
+
+
 class LastAdmin(Conflict):
     default_message = "The organization must keep at least one active admin"
 

@@ -6,16 +6,11 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lexbase.apikeys.repository import ApiKeyRepository
 from lexbase.audit.service import record
 from lexbase.auth.errors import EmailTaken
-from lexbase.auth.models import User
 from lexbase.auth.passwords import check_password
-from lexbase.auth.repository import (
-    ApiKeyRepository,
-    OrganizationRepository,
-    SessionRepository,
-    UserRepository,
-)
+from lexbase.auth.repository import OrganizationRepository, SessionRepository
 from lexbase.core.config import Settings
 from lexbase.core.db import utcnow
 from lexbase.core.events import access_changed
@@ -23,7 +18,15 @@ from lexbase.core.pagination import PageParams
 from lexbase.core.permissions import Role
 from lexbase.core.principal import Principal
 from lexbase.core.security import PasswordHashing, hash_password
-from lexbase.users.errors import CannotChangeSelf, LastAdmin, NotAnAdmin, UserNotFound
+from lexbase.users.errors import (
+    CannotChangeSelf,
+    LastAdmin,
+    NotAnAdmin,
+    OrganizationNotFound,
+    UserNotFound,
+)
+from lexbase.users.models import User
+from lexbase.users.repository import UserRepository
 from lexbase.users.schemas import UserCreate, UserUpdate
 
 
@@ -158,7 +161,7 @@ async def create_user_from_cli(
     else:
         found = await organizations.get(organization_id or "")
         if found is None:
-            raise UserNotFound("Organization not found")
+            raise OrganizationNotFound()
         organization = found
         if await users.by_email(organization.id, email) is not None:
             raise EmailTaken()

@@ -58,13 +58,9 @@ def prepare_embedder(spec: EmbedderSpec) -> None:
         ensure_distilled(Path(spec.model_dir))
 
 
-def get_embedder(spec: EmbedderSpec) -> Embedder:
-    """The embedder for `spec`, built once per process."""
-    return _build(spec)
-
-
-@lru_cache(maxsize=4)
-def _build(spec: EmbedderSpec) -> Embedder:
+def load_embedder(spec: EmbedderSpec) -> Embedder:
+    """A newly loaded embedder for `spec` (about a second once the model is made). The caller
+    owns it: the API's lifespan through `EmbedderHandle`, a command for its run."""
     if spec.name == "minilm":
         from lexbase.providers.embedders.minilm import MiniLMEmbedder
 
@@ -74,6 +70,19 @@ def _build(spec: EmbedderSpec) -> Embedder:
     return Model2VecEmbedder(Path(spec.model_dir))
 
 
+def get_embedder(spec: EmbedderSpec) -> Embedder:
+    """The embedder of a pool worker process (ingestion's embedding stage): loaded by the
+    first call, normally the process's initializer (warm-up), and kept for the process's
+    life, which is the only lifespan such a process has. The API process never calls this:
+    its embedder is loaded and held by the lifespan's `EmbedderHandle`."""
+    return _build(spec)
+
+
+@lru_cache(maxsize=4)
+def _build(spec: EmbedderSpec) -> Embedder:
+    return load_embedder(spec)
+
+
 __all__ = [
     "Embedder",
     "EmbedderName",
@@ -81,5 +90,6 @@ __all__ = [
     "embedder_spec",
     "get_embedder",
     "is_prepared",
+    "load_embedder",
     "prepare_embedder",
 ]

@@ -19,8 +19,8 @@ import structlog
 from lexbase.providers.base import Embedder
 from lexbase.providers.embedders import (
     EmbedderSpec,
-    get_embedder,
     is_prepared,
+    load_embedder,
     prepare_embedder,
 )
 
@@ -90,7 +90,7 @@ class EmbedderHandle:
                 bound.info("embedder.building")
                 await asyncio.to_thread(prepare_embedder, self.spec)
                 self.state = "loading"
-            embedder = await asyncio.to_thread(get_embedder, self.spec)
+            embedder = await asyncio.to_thread(load_embedder, self.spec)
         except Exception as exc:  # any model library's failure: reported, never fatal
             self.state, self._failed_at = "failed", time.monotonic()
             bound.error(

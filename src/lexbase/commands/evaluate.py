@@ -17,20 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import select
-
-from lexbase.auth.models import User
+from lexbase.commands.ingest import IngestOptions, Reporter, ingest
 from lexbase.core.config import Settings
 from lexbase.core.db import transaction
 from lexbase.core.migrate import upgrade
 from lexbase.core.permissions import Role
 from lexbase.core.principal import Principal
-from lexbase.core.resources import open_resources
-from lexbase.documents.models import Document
-from lexbase.ingest.bulk import IngestOptions, Reporter, ingest
+from lexbase.documents.repository import DocumentRepository
+from lexbase.providers.resources import open_resources
 from lexbase.search.deps import SearchState
 from lexbase.search.schemas import Mode, SearchRequest
 from lexbase.search.service import SearchService
+from lexbase.users.repository import UserRepository
 
 EVAL_USER = "eval-runner@lexbase-eval.test"
 EVAL_FIRM = "Retrieval evaluation"
@@ -102,15 +100,8 @@ async def run_eval(
         await state.embedder.wait()  # a command may wait for the model; requests never do
         principal = await _principal(resources.sessionmaker)
         async with transaction(resources.sessionmaker) as session:
-            paths = {
-                id_: by_name[name]
-                for id_, name in await session.execute(
-                    select(Document.id, Document.filename).where(
-                        Document.organization_id == principal.organization_id
-                    )
-                )
-                if name in by_name
-            }
+            filenames = await DocumentRepository(session).filenames(principal)
+        paths = {id_: by_name[name] for id_, name in filenames.items() if name in by_name}
         service = SearchService(resources.statement_reads, settings, state)
         for number, test in enumerate(queries, start=1):
             request = SearchRequest(
@@ -145,8 +136,7 @@ async def _prepare(settings: Settings) -> None:
     resources = open_resources(settings)
     try:
         async with transaction(resources.write_sessionmaker) as session:
-            exists = await session.scalar(select(User.id).where(User.email == EVAL_USER))
-            if exists is None:
+            if not await UserRepository(session).all_by_email(EVAL_USER):
                 await create_user_from_cli(
                     session,
                     settings,
@@ -163,5 +153,5 @@ async def _prepare(settings: Settings) -> None:
 
 async def _principal(sessionmaker: Any) -> Principal:
     async with transaction(sessionmaker) as session:
-        user = (await session.execute(select(User).where(User.email == EVAL_USER))).scalar_one()
+        [user] = await UserRepository(session).all_by_email(EVAL_USER)
     return Principal(user_id=user.id, organization_id=user.organization_id, role=Role(user.role))

@@ -1,91 +1,27 @@
-"""Vector candidates.
+"""SQLite's vector search: exact cosine search over each organization's vectors held in memory
+(numpy), refreshed from the database when its chunks change.
 
-PostgreSQL: pgvector's HNSW index (an expression index per embedding model, casting the
-open-dimension column to the model's dimension) with iterative scans, so filters and scope
-in the WHERE clause do not starve the result.
-
-SQLite: an exact search over each organization's vectors held in memory (numpy), refreshed
-from the database when its chunks change. Scope and filters are applied as masks computed
-from SQL at query time (walls and filters are never cached), and the rows returned are
-checked against the scope again when they are fetched.
+Scope and filters are applied as a mask over the rows, translated from the same
+`CandidateFilter` the SQL queries use and computed at query time (walls and filters are never
+cached); the rows returned are checked against the scope again when they are fetched.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from pgvector.sqlalchemy import VECTOR
-from sqlalchemy import ColumnElement, Float, bindparam, cast, literal, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from lexbase.core.principal import Principal
 from lexbase.core.scope import visible_matter_ids
 from lexbase.documents.models import Chunk, Document
 from lexbase.matters.models import Matter
-from lexbase.search.filters import document_clause, has_document_filters
-from lexbase.search.keyword import Ranked
+from lexbase.search.filters import CandidateFilter
 from lexbase.search.keyword_index import REVISION_SQL
-from lexbase.search.schemas import SearchFilters
-
-VECTOR_INDEX_PREFIX = "ix_chunks_embedding_"
-
-
-def vector_index_name(model: str, dimensions: int) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "_", model.lower()).strip("_")
-    return f"{VECTOR_INDEX_PREFIX}{slug}_{dimensions}"[:63]
-
-
-async def ensure_vector_index(engine: AsyncEngine, model: str, dimensions: int) -> None:
-    """Create the HNSW index for this model's vectors on PostgreSQL (no-op elsewhere)."""
-    if engine.dialect.name != "postgresql":
-        return
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", model):
-        raise ValueError(f"unexpected embedding model name {model!r}")
-    name = vector_index_name(model, dimensions)
-    async with engine.begin() as connection:
-        await connection.execute(
-            text(
-                f"CREATE INDEX IF NOT EXISTS {name} ON chunks USING hnsw "
-                f"((embedding::vector({dimensions})) vector_cosine_ops) "
-                f"WHERE embedding_model = '{model}'"
-            )
-        )
-
-
-async def postgres_candidates(
-    session: AsyncSession,
-    vector: NDArray[np.float32],
-    model: str,
-    scope: ColumnElement[bool],
-    documents: ColumnElement[bool] | None,
-    depth: int,
-) -> Ranked:
-    """`documents` (document-level filters) is None when there are none: no join then."""
-    dimensions = int(vector.shape[0])
-    column = cast(Chunk.embedding, VECTOR(dimensions))
-    distance = column.op("<=>", return_type=Float)(
-        bindparam("query_vector", vector, type_=VECTOR(dimensions))
-    )
-    # hnsw.iterative_scan and hnsw.ef_search come with every connection (core/db.py): with
-    # iterative scans the index returns as many rows as asked for, past any it rejects.
-    statement = (
-        select(Chunk.pk, distance.label("distance"))
-        # A literal, so the planner can match the partial index's predicate.
-        .where(Chunk.embedding_model == literal(model, literal_execute=True), scope)
-        .order_by(distance)
-        .limit(depth)
-    )
-    if documents is not None:
-        statement = statement.join(Document, Document.id == Chunk.document_id).where(documents)
-    rows = (await session.execute(statement)).all()
-    ranked = [(int(pk), 1.0 - float(d)) for pk, d in rows]
-    # relaxed_order may return neighbours slightly out of order.
-    ranked.sort(key=lambda item: item[1], reverse=True)
-    return ranked
+from lexbase.search.repository import Ranked, document_clause
 
 
 @dataclass
@@ -106,7 +42,7 @@ class _Shard:
 
 
 class MemoryVectorIndex:
-    """Exact cosine search over in-memory copies of the organizations' vectors (SQLite)."""
+    """Exact cosine search over in-memory copies of the organizations' vectors."""
 
     def __init__(self) -> None:
         self._shards: dict[tuple[str, str], _Shard] = {}
@@ -114,17 +50,16 @@ class MemoryVectorIndex:
     async def candidates(
         self,
         session: AsyncSession,
-        principal: Principal,
         vector: NDArray[np.float32],
         model: str,
-        filters: SearchFilters,
+        where: CandidateFilter,
         depth: int,
     ) -> Ranked:
-        shard = self._shards.setdefault((principal.organization_id, model), _Shard())
+        shard = self._shards.setdefault((where.organization_id, model), _Shard())
         connection = await session.connection()
         async with shard.lock:
-            await _refresh(connection, shard, principal.organization_id, model)
-            mask = await _mask(connection, shard, principal, filters)
+            await _refresh(connection, shard, where.organization_id, model)
+            mask = await _mask(connection, shard, where)
             matrix, pks = shard.matrix, shard.pks
         if matrix is None or len(pks) == 0:
             return []
@@ -197,15 +132,18 @@ async def _refresh(
 
 
 async def _mask(
-    connection: AsyncConnection, shard: _Shard, principal: Principal, filters: SearchFilters
+    connection: AsyncConnection, shard: _Shard, where: CandidateFilter
 ) -> NDArray[np.bool_] | None:
-    """Rows the caller may see under these filters, or None for all of them."""
+    """The rows `where` lets through, or None for all of them: the walls the caller may not
+    see through, the matter and documents (which every row carries), and the document-level
+    filters (resolved to the documents that pass them)."""
     mask: NDArray[np.bool_] | None = None
 
     def narrow(condition: NDArray[np.bool_]) -> None:
         nonlocal mask
         mask = condition if mask is None else mask & condition
 
+    principal = where.principal
     if not principal.is_admin:
         hidden = await connection.scalars(
             select(Matter.id).where(
@@ -216,15 +154,16 @@ async def _mask(
         codes = [shard.matter_codes[m] for m in hidden if m in shard.matter_codes]
         if codes:
             narrow(~np.isin(shard.matters, codes))
-    if filters.matter_id is not None:
-        narrow(shard.matters == shard.matter_codes.get(filters.matter_id, -2))
-    if filters.document_ids is not None:
-        codes = [shard.document_codes[d] for d in filters.document_ids if d in shard.document_codes]
+    if where.matter_id is not None:
+        narrow(shard.matters == shard.matter_codes.get(where.matter_id, -2))
+    if where.document_ids is not None:
+        codes = [shard.document_codes[d] for d in where.document_ids if d in shard.document_codes]
         narrow(np.isin(shard.documents, codes))
-    if has_document_filters(filters):
+    if not where.documents.is_empty:
         allowed = await connection.scalars(
             select(Document.id).where(
-                Document.organization_id == principal.organization_id, document_clause(filters)
+                Document.organization_id == principal.organization_id,
+                document_clause(where.documents),
             )
         )
         codes = [shard.document_codes[d] for d in allowed if d in shard.document_codes]

@@ -1,6 +1,6 @@
 """Progress display for `lexbase ingest`: a live rich bar at a terminal, plain lines elsewhere.
 
-Both reporters implement the `Reporter` protocol of `lexbase.ingest.bulk`, which calls them as
+Both reporters implement the `Reporter` protocol of `lexbase.commands.ingest`, which calls them as
 files are uploaded and processed. Everything goes to stderr, so stdout stays free for the
 summary; while the bar is shown, log handlers writing to stderr are pointed at rich's redirected
 stream so log lines print above the bar instead of tearing it.
@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 if TYPE_CHECKING:
     # Annotations only: bulk imports this module, so a runtime import would be circular.
-    from lexbase.ingest.bulk import FileOutcome, Reporter
+    from lexbase.commands.ingest import FileOutcome, Reporter
 
 
 def reporter_for(stream: IO[str]) -> Reporter:

@@ -17,7 +17,7 @@ from lexbase.core.logging import configure_logging
 from lexbase.core.permissions import Role
 
 app = typer.Typer(help="Lexbase: legal document AI service.", no_args_is_help=True)
-log = structlog.get_logger("lexbase.cli")
+log = structlog.get_logger("lexbase.commands.cli")
 
 
 def _settings(**overrides: object) -> Settings:
@@ -122,8 +122,11 @@ def worker(
         typer.echo("lexbase: `lexbase worker` needs LEXBASE_JOB_BACKEND=celery", err=True)
         raise typer.Exit(code=2)
     from lexbase.jobs.worker import run_worker
+    from lexbase.tasks import task_registry
 
-    raise typer.Exit(code=run_worker(settings, concurrency=settings.celery_concurrency, name=name))
+    raise typer.Exit(
+        code=run_worker(settings, task_registry, concurrency=settings.celery_concurrency, name=name)
+    )
 
 
 admin = typer.Typer(help="Operator commands: users and organizations.", no_args_is_help=True)
@@ -304,9 +307,9 @@ def ingest(
     """
     import asyncio
 
+    from lexbase.commands.ingest import IngestOptions, IngestRefused, reporter_for
+    from lexbase.commands.ingest import ingest as run_ingest
     from lexbase.documents.service import parse_tags
-    from lexbase.ingest.bulk import IngestOptions, IngestRefused, reporter_for
-    from lexbase.ingest.bulk import ingest as run_ingest
 
     settings = _settings()
     options = IngestOptions(
@@ -364,8 +367,8 @@ def evaluate(
     import subprocess
     import tempfile
 
-    from lexbase.ingest.bulk import reporter_for
-    from lexbase.search.evaluation import corpus_files, load_queries, run_eval
+    from lexbase.commands.evaluate import corpus_files, load_queries, run_eval
+    from lexbase.commands.ingest import reporter_for
     from lexbase.search.schemas import Mode
 
     if mode not in ("hybrid", "keyword", "semantic"):

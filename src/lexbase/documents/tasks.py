@@ -1,4 +1,5 @@
-"""The `ingest_document` job: run the pipeline on a stored upload and index its output.
+"""The `ingest_document` job: run the ingest library's pipeline on a stored upload and index
+its output. Documents own this job; its reads and writes go through their repositories.
 
 Re-running it (a retry, a reprocess, a worker killed half-way) replaces the document's
 text, chunks and citations in one transaction, so a document is indexed exactly once.
@@ -16,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.core.db import transaction, utcnow
 from lexbase.core.events import Event
+from lexbase.core.resources import Resources
+from lexbase.documents.events import status_event
 from lexbase.documents.models import (
     Chunk,
     Document,
@@ -24,12 +27,12 @@ from lexbase.documents.models import (
     DocumentText,
 )
 from lexbase.documents.profile import profile_text
-from lexbase.documents.repository import DocumentContentRepository
-from lexbase.documents.service import INGEST_JOB, limits_for, status_event
+from lexbase.documents.repository import DocumentContentRepository, DocumentRepository
 from lexbase.ingest.errors import FileRejected, UnsupportedFileType, public_message
+from lexbase.ingest.limits import Limits
 from lexbase.ingest.types import Detected, FileKind
 from lexbase.jobs.models import Job
-from lexbase.jobs.registry import JobContext, PermanentJobError, register
+from lexbase.jobs.registry import JobContext, PermanentJobError
 from lexbase.jobs.repository import JobRepository
 from lexbase.providers.embedders import embedder_spec, prepare_embedder
 
@@ -38,6 +41,13 @@ if TYPE_CHECKING:
     from lexbase.ingest.pipeline import PipelineOutput
 
 log = structlog.get_logger(__name__)
+
+INGEST_JOB = "ingest_document"
+
+
+def limits_for(resources: Resources) -> Limits:
+    settings = resources.settings
+    return Limits(max_bytes=settings.max_upload_mb * 1024 * 1024, max_pages=settings.max_pages)
 
 
 class IngestDocument:
@@ -77,9 +87,7 @@ class IngestDocument:
 
     async def _start(self, context: JobContext) -> Document | None:
         async with transaction(context.resources.write_sessionmaker) as session:
-            document = await session.get(Document, context.job.document_id or "")
-            if document is not None:
-                document.status, document.error, document.error_code = "processing", None, None
+            document = await DocumentRepository(session).start_processing(_subject(context.job))
         if document is not None:
             await context.resources.events.publish(status_event(document))
         return document
@@ -103,7 +111,7 @@ class IngestDocument:
     ) -> bool:
         extracted, metadata = output.extracted, output.metadata
         async with transaction(context.resources.write_sessionmaker) as session:
-            document = await session.get(Document, document_id, with_for_update=True)
+            document = await DocumentRepository(session).get_locked(document_id)
             if document is None:
                 return False
             scope = {"organization_id": document.organization_id, "matter_id": document.matter_id}
@@ -147,10 +155,9 @@ class IngestDocument:
             document.jurisdiction = metadata.jurisdiction
             document.document_date = _date(metadata.decision_date or metadata.filing_date)
             document.indexed_at = utcnow()
-            await JobRepository(session).heartbeat(
+            await JobRepository(session).record_provenance(
                 context.job.id,
-                _owner(context),
-                _lease(context),
+                context.job.lease_owner or "",
                 provenance=output.provenance
                 | {"embedder": embedded.model, "embedder_version": embedded.version},
                 timings=output.timings | {"embed": round(embedded.seconds, 4)},
@@ -162,11 +169,8 @@ class IngestDocument:
     async def on_failed(
         self, session: AsyncSession, job: Job, message: str, code: str
     ) -> Event | None:
-        document = await session.get(Document, job.document_id or "")
-        if document is None:
-            return None
-        document.status, document.error, document.error_code = "failed", message, code
-        return status_event(document)
+        document = await DocumentRepository(session).mark_failed(_subject(job), message, code)
+        return None if document is None else status_event(document)
 
 
 def _metadata_json(output: PipelineOutput) -> dict[str, Any]:
@@ -209,14 +213,6 @@ def _kind(value: str) -> FileKind:
     return kinds[value]
 
 
-def _owner(context: JobContext) -> str:
-    return context.job.lease_owner or ""
-
-
-def _lease(context: JobContext) -> Any:
-    from datetime import timedelta
-
-    return timedelta(seconds=context.resources.settings.job_lease_seconds)
-
-
-register(INGEST_JOB, IngestDocument())
+def _subject(job: Job) -> str:
+    """The document an ingest job works on."""
+    return job.document_id or ""

@@ -22,20 +22,21 @@ import structlog
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from lexbase.auth.repository import UserRepository
+from lexbase.commands.progress import reporter_for as reporter_for  # re-exported for the CLI
 from lexbase.core.config import Settings
 from lexbase.core.db import transaction
 from lexbase.core.errors import LexbaseError
 from lexbase.core.permissions import Permission, Role
 from lexbase.core.principal import Principal
-from lexbase.core.resources import Resources, open_resources
+from lexbase.core.resources import Resources
 from lexbase.core.types import EmailAddress
 from lexbase.documents.errors import DocumentNotFound
 from lexbase.documents.schemas import UploadOut
 from lexbase.documents.service import DocumentService, Upload
-from lexbase.ingest.progress import reporter_for as reporter_for  # re-exported for the CLI
 from lexbase.jobs.runner import JobRunner
 from lexbase.matters.repository import MatterRepository
+from lexbase.providers.resources import open_resources
+from lexbase.users.repository import UserRepository
 
 log = structlog.get_logger(__name__)
 
@@ -351,8 +352,9 @@ async def ingest(
             # Imported late: the application module loads the whole HTTP stack, which a
             # refused run or an upload-only run never needs.
             from lexbase.app import start_embedded_runner
+            from lexbase.tasks import task_registry
 
-            runner = await start_embedded_runner(resources)
+            runner = await start_embedded_runner(resources, task_registry())
         run = _Run(resources, principal, options, reporter, planned)
         reporter.start(len(planned), options.wait)
         try:
