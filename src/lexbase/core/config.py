@@ -17,6 +17,9 @@ MIN_METRICS_TOKEN_LENGTH = 16
 _PLACEHOLDER_MARKERS = ("changeme", "change-me", "change_me", "secret", "placeholder", "example")
 
 
+LLMProvider = Literal["local", "openai"]
+
+
 class Environment(enum.StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
@@ -131,6 +134,24 @@ class Settings(BaseSettings):
     search_keyword_budget: int = Field(default=20_000, ge=100, le=10_000_000)
     search_keyword_budget_share: float = Field(default=0.2, gt=0, le=1)
 
+    # Language models, in fallback order: "local" (a GGUF model run in-process; the bundled
+    # SmolLM2-135M-Instruct unless a path is given) and "openai" (any OpenAI-compatible API).
+    llm_providers: Annotated[list[LLMProvider], NoDecode] = Field(
+        default_factory=lambda: list[LLMProvider](["local"]), min_length=1
+    )
+    llm_local_model_path: Path | None = None
+    llm_local_context: int = Field(default=4096, ge=512, le=131072)
+    llm_local_threads: int = Field(default=2, ge=1, le=64)
+    llm_local_queue: int = Field(default=8, ge=0, le=1000)
+    llm_openai_base_url: str | None = None
+    llm_openai_api_key: SecretStr | None = None
+    llm_openai_model: str = "gpt-4o-mini"
+    llm_openai_context_window: int = Field(default=128000, ge=512, le=10_000_000)
+    llm_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    llm_retries: int = Field(default=2, ge=0, le=10)
+    llm_circuit_failures: int = Field(default=3, ge=1, le=100)
+    llm_circuit_cooldown_seconds: float = Field(default=30.0, ge=0, le=3600)
+
     # Blob storage: "local" keeps files under data_dir; "s3" uses any S3-compatible bucket.
     blob_backend: Literal["local", "s3"] = "local"
     s3_bucket: str | None = None
@@ -141,7 +162,7 @@ class Settings(BaseSettings):
     s3_key_prefix: str = ""
     s3_create_bucket: bool = False
 
-    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", "llm_providers", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):

@@ -1,0 +1,142 @@
+"""Providers in a fallback order (`LEXBASE_LLM_PROVIDERS=openai,local`), each behind retries
+and a circuit breaker.
+
+A call goes to the first provider whose circuit is closed. A transient failure (timeout, 429,
+5xx, a busy local model) is retried with exponential backoff and full jitter — a 429's
+Retry-After is honoured when it is longer — up to `retries` times; then the next provider is
+tried. A permanent failure moves on at once. `failures` consecutive failed calls open a
+provider's circuit for `cooldown` seconds, so a dead endpoint costs no time per question. A
+stream falls back only before its first piece: once text has reached the caller, a failure is
+the caller's to handle. `AllProvidersFailed` tells the caller to answer without a model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+import structlog
+
+from lexbase.providers.llm.base import LLM, ChatMessage, Completion, LLMError, TransientLLMError
+
+log = structlog.get_logger(__name__)
+
+
+class AllProvidersFailed(LLMError):
+    """No provider answered (each failed, or its circuit is open)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    retries: int = 2
+    base_seconds: float = 0.5
+    max_seconds: float = 10.0
+    failures: int = 3  # consecutive failed calls that open a provider's circuit
+    cooldown_seconds: float = 30.0
+
+    def backoff(self, attempt: int, retry_after: float | None) -> float:
+        delay = random.uniform(0, min(self.max_seconds, self.base_seconds * 2**attempt))  # noqa: S311
+        return max(delay, min(retry_after or 0.0, self.max_seconds))
+
+
+@dataclass
+class _Circuit:
+    failures: int = 0
+    open_until: float = 0.0
+
+    def is_open(self, now: float) -> bool:
+        return now < self.open_until
+
+
+@dataclass
+class LLMChain:
+    providers: Sequence[LLM]
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    _circuits: dict[str, _Circuit] = field(default_factory=dict)
+
+    @property
+    def primary(self) -> LLM:
+        return self.providers[0]
+
+    def available(self) -> list[LLM]:
+        """The providers to try now, in order (those whose circuit is not open)."""
+        now = time.monotonic()
+        return [p for p in self.providers if not self._circuit(p).is_open(now)]
+
+    async def complete(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.0
+    ) -> Completion:
+        for provider in self.available():
+            for attempt in range(self.policy.retries + 1):
+                try:
+                    completion = await provider.complete(
+                        messages, max_tokens=max_tokens, temperature=temperature
+                    )
+                except TransientLLMError as exc:
+                    if attempt < self.policy.retries:
+                        await asyncio.sleep(self.policy.backoff(attempt, exc.retry_after))
+                        continue
+                    self._failed(provider, exc)
+                except LLMError as exc:
+                    self._failed(provider, exc)
+                else:
+                    self._succeeded(provider)
+                    return completion
+                break
+        raise AllProvidersFailed("no language model answered")
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.0
+    ) -> AsyncIterator[str | Completion]:
+        for provider in self.available():
+            for attempt in range(self.policy.retries + 1):
+                started = False
+                try:
+                    async for piece in provider.stream(
+                        messages, max_tokens=max_tokens, temperature=temperature
+                    ):
+                        started = True
+                        yield piece
+                except TransientLLMError as exc:
+                    if started:
+                        self._failed(provider, exc)
+                        raise
+                    if attempt < self.policy.retries:
+                        await asyncio.sleep(self.policy.backoff(attempt, exc.retry_after))
+                        continue
+                    self._failed(provider, exc)
+                except LLMError as exc:
+                    self._failed(provider, exc)
+                    if started:
+                        raise
+                else:
+                    self._succeeded(provider)
+                    return
+                break
+        raise AllProvidersFailed("no language model answered")
+
+    def _circuit(self, provider: LLM) -> _Circuit:
+        return self._circuits.setdefault(provider.name, _Circuit())
+
+    def _failed(self, provider: LLM, exc: LLMError) -> None:
+        circuit = self._circuit(provider)
+        circuit.failures += 1
+        if circuit.failures >= self.policy.failures:
+            circuit.open_until = time.monotonic() + self.policy.cooldown_seconds
+        log.warning(
+            "llm.provider_failed",
+            provider=provider.name,
+            error=str(exc),
+            consecutive=circuit.failures,
+            circuit_open=circuit.is_open(time.monotonic()),
+        )
+
+    def _succeeded(self, provider: LLM) -> None:
+        self._circuits[provider.name] = _Circuit()
+
+    async def close(self) -> None:
+        for provider in self.providers:
+            await provider.close()

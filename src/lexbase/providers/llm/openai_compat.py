@@ -1,0 +1,150 @@
+"""Any OpenAI-compatible chat endpoint — OpenAI, vLLM, Ollama, llama.cpp's server, DeepSeek —
+through the official `openai` client. Retries are the caller's (providers/llm/chain.py), so
+the client makes none of its own; failures are sorted into transient and permanent ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import openai
+
+from lexbase.providers.llm.base import (
+    ChatMessage,
+    Completion,
+    LLMError,
+    TransientLLMError,
+    Usage,
+)
+
+# Without the model's tokenizer, a prompt is measured at this many characters a token: fewer
+# than English text averages, so packing never overfills a context window.
+CHARS_PER_TOKEN = 3.0
+MESSAGE_OVERHEAD = 4
+
+
+class OpenAICompatibleLLM:
+    name = "openai"
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None,
+        api_key: str,
+        model: str,
+        context_window: int,
+        timeout: float,
+    ) -> None:
+        self.model = model
+        self.context_window = context_window
+        self.client = openai.AsyncOpenAI(
+            base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0
+        )
+
+    def count_tokens(self, text: str) -> int:
+        return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+    def _estimate(self, messages: Sequence[ChatMessage]) -> int:
+        return sum(self.count_tokens(m.content) + MESSAGE_OVERHEAD for m in messages)
+
+    async def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.0,
+        stop: Sequence[str] = (),
+    ) -> Completion:
+        try:
+            response = await self.client.chat.completions.create(
+                **self._request(messages, max_tokens, temperature, stop)
+            )
+        except openai.OpenAIError as exc:
+            raise _translated(exc) from exc
+        if not response.choices:
+            raise TransientLLMError("the provider answered without a choice")
+        choice = response.choices[0]
+        text = choice.message.content or ""
+        usage = (
+            Usage(response.usage.prompt_tokens, response.usage.completion_tokens)
+            if response.usage is not None
+            else Usage(self._estimate(messages), self.count_tokens(text))
+        )
+        return Completion(
+            text, self.name, response.model or self.model, usage, choice.finish_reason
+        )
+
+    async def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.0,
+        stop: Sequence[str] = (),
+    ) -> AsyncIterator[str | Completion]:
+        request = self._request(messages, max_tokens, temperature, stop)
+        text, reason, usage, model = "", None, None, self.model
+        try:
+            chunks = await self.client.chat.completions.create(
+                **request, stream=True, stream_options={"include_usage": True}
+            )
+            async with chunks:
+                async for chunk in chunks:
+                    model = chunk.model or model
+                    if chunk.usage is not None:
+                        usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                    if not chunk.choices:
+                        continue
+                    choice = chunk.choices[0]
+                    reason = choice.finish_reason or reason
+                    if choice.delta.content:
+                        text += choice.delta.content
+                        yield choice.delta.content
+        except openai.OpenAIError as exc:
+            raise _translated(exc) from exc
+        if usage is None:  # the server reported none: count as this model would
+            usage = Usage(self._estimate(messages), self.count_tokens(text))
+        yield Completion(text, self.name, model, usage, reason)
+
+    def _request(
+        self,
+        messages: Sequence[ChatMessage],
+        max_tokens: int,
+        temperature: float,
+        stop: Sequence[str],
+    ) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
+        if stop:
+            request["stop"] = list(stop)
+        return request
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def _translated(exc: openai.OpenAIError) -> LLMError:
+    """Timeouts, dropped connections, 408/409/429 and 5xx are worth another try; a 429's
+    Retry-After is kept. Anything else (a bad request, refused credentials) is not."""
+    if isinstance(exc, openai.APITimeoutError | openai.APIConnectionError):
+        return TransientLLMError(f"{type(exc).__name__}")
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        if status in (408, 409, 429) or status >= 500:
+            return TransientLLMError(f"HTTP {status}", retry_after=_retry_after(exc))
+        return LLMError(f"HTTP {status}")
+    return TransientLLMError(type(exc).__name__)
+
+
+def _retry_after(exc: openai.APIStatusError) -> float | None:
+    value = exc.response.headers.get("retry-after")
+    try:
+        return max(float(value), 0.0) if value is not None else None
+    except ValueError:
+        return None
