@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.apikeys.models import ApiKey
 from lexbase.app import create_app
+from lexbase.chat.models import Conversation
 from lexbase.core.config import Settings
 from lexbase.core.db import create_engine, create_sessionmaker, transaction
 from lexbase.core.permissions import Role
@@ -86,6 +87,12 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/search"): ALL,
     ("GET", "/api/v1/search/suggest"): ALL,
     ("GET", "/api/v1/citations"): ALL,
+    ("POST", "/api/v1/conversations"): WRITERS,
+    ("GET", "/api/v1/conversations"): ALL,
+    ("GET", "/api/v1/conversations/{conversation_id}"): ALL,
+    ("DELETE", "/api/v1/conversations/{conversation_id}"): WRITERS,
+    ("GET", "/api/v1/conversations/{conversation_id}/messages"): ALL,
+    ("POST", "/api/v1/conversations/{conversation_id}/messages"): WRITERS,
 }
 
 
@@ -219,6 +226,10 @@ async def seed(make_settings: SettingsFactory, tenant: Tenant) -> Resources:
             )
             session.add(key)
             document, job = await _seed_document(session, settings, tenant, matter.id)
+            conversation = Conversation(
+                organization_id=tenant.organization_id, user_id=tenant.admin.id, title="Seeded"
+            )
+            session.add(conversation)
             await session.flush()
             ids = {
                 "user_id": target.id,
@@ -227,6 +238,7 @@ async def seed(make_settings: SettingsFactory, tenant: Tenant) -> Resources:
                 "api_key_id": key.id,
                 "document_id": document.id,
                 "job_id": job.id,
+                "conversation_id": conversation.id,
             }
     finally:
         await engine.dispose()

@@ -19,6 +19,8 @@ from lexbase.audit.reads import ReadAudit
 from lexbase.audit.router import router as audit_router
 from lexbase.auth.identity import CredentialOwners
 from lexbase.auth.router import router as auth_router
+from lexbase.chat.deps import ChatState
+from lexbase.chat.router import router as chat_router
 from lexbase.core.config import Settings, load_settings
 from lexbase.core.errors import install_error_handlers
 from lexbase.core.metrics import Metrics
@@ -64,6 +66,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     jobs_router,
     realtime_router,
     search_router,
+    chat_router,
 )
 
 
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None, tasks: TaskRegistry | None = No
         app.state.resources = resources
         app.state.credential_owners = CredentialOwners(settings, resources.sessionmaker)
         app.state.search = SearchState.create(settings)
+        app.state.chat = ChatState.open(settings)
         runner = await start_embedded_runner(resources, registry)
         dispatcher = await start_dispatcher(resources)
         warm = asyncio.create_task(warm_up(resources, app.state.search, workers=runner is not None))
@@ -94,6 +98,7 @@ def create_app(settings: Settings | None = None, tasks: TaskRegistry | None = No
             sweeper.cancel()
             await asyncio.gather(sweeper, return_exceptions=True)
             await app.state.read_audit.close()
+            await app.state.chat.close()
             await app.state.search.embedder.close()
             await asyncio.gather(warm, return_exceptions=True)
             if dispatcher is not None:

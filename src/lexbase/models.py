@@ -3,6 +3,7 @@
 from lexbase.apikeys import models as apikeys_models
 from lexbase.audit import models as audit_models
 from lexbase.auth import models as auth_models
+from lexbase.chat import models as chat_models
 from lexbase.core.db import Base
 from lexbase.documents import models as documents_models
 from lexbase.jobs import models as jobs_models
@@ -14,6 +15,7 @@ __all__ = [
     "apikeys_models",
     "audit_models",
     "auth_models",
+    "chat_models",
     "documents_models",
     "jobs_models",
     "matters_models",

@@ -152,6 +152,11 @@ class Settings(BaseSettings):
     llm_circuit_failures: int = Field(default=3, ge=1, le=100)
     llm_circuit_cooldown_seconds: float = Field(default=30.0, ge=0, le=3600)
 
+    # Chat: "generated" answers come from the language models and are verified sentence by
+    # sentence; "extractive" answers quote the retrieved passages without any model.
+    chat_answer_mode: Literal["generated", "extractive"] = "generated"
+    chat_answer_tokens: int = Field(default=400, ge=32, le=8192)
+
     # Blob storage: "local" keeps files under data_dir; "s3" uses any S3-compatible bucket.
     blob_backend: Literal["local", "s3"] = "local"
     s3_bucket: str | None = None

@@ -75,6 +75,17 @@ class DocumentRepository(ScopedRepository[Document]):
             )
         return statement
 
+    async def visible_ids(self, principal: Principal, ids: Sequence[str]) -> set[str]:
+        """Those of `ids` naming documents the caller may see."""
+        if not ids:
+            return set()
+        statement = (
+            self.statement_for(principal)
+            .where(Document.id.in_(list(ids)))
+            .with_only_columns(Document.id)
+        )
+        return set((await self.session.execute(statement)).scalars().all())
+
     async def filenames(self, principal: Principal) -> dict[str, str]:
         """Every document the caller may see, by id, with its file name."""
         statement = self.statement_for(principal).with_only_columns(Document.id, Document.filename)

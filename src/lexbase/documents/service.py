@@ -203,6 +203,10 @@ class DocumentService:
             raise DocumentNotFound()
         return document
 
+    async def visible_ids(self, principal: Principal, ids: Sequence[str]) -> set[str]:
+        """Those of `ids` naming documents the caller may see now."""
+        return await self.documents.visible_ids(principal, ids)
+
     async def list(
         self, principal: Principal, page: PageParams, **filters: Any
     ) -> tuple[Sequence[Document], int]:

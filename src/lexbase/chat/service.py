@@ -1,0 +1,324 @@
+"""Conversations, their history, and answering a question in one.
+
+No transaction is held while an answer is made: the question is stored in one short write,
+retrieval and generation run without a database lock (on SQLite a write transaction would
+block every other writer for the seconds a model takes), and the answer is stored in another
+short write. History is shown as the caller may see it now: citations to documents that have
+since gone behind a wall (or away) are hidden, and so are the sentences they supported.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lexbase.audit.service import record
+from lexbase.chat.answer import NO_SOURCES, Packed, Passage, pack, sanitize
+from lexbase.chat.deps import ChatState
+from lexbase.chat.errors import ConversationNotFound, UnknownScope
+from lexbase.chat.extractive import extractive_answer
+from lexbase.chat.models import Conversation, Message
+from lexbase.chat.repository import ConversationRepository, MessageRepository
+from lexbase.chat.schemas import (
+    CitationOut,
+    ConversationCreate,
+    MessageOut,
+    SentenceOut,
+    UsageOut,
+)
+from lexbase.chat.verify import VerifiedAnswer, verify
+from lexbase.core.db import transaction, utcnow
+from lexbase.core.errors import ServiceUnavailable
+from lexbase.core.pagination import PageParams
+from lexbase.core.principal import Principal
+from lexbase.core.resources import Resources
+from lexbase.documents.service import DocumentService
+from lexbase.matters.errors import MatterNotFound
+from lexbase.matters.service import get_matter
+from lexbase.providers.llm import AllProvidersFailed, ChatMessage, LLMError
+from lexbase.search.deps import SearchState
+from lexbase.search.schemas import MAX_QUERY_CHARS, SearchFilters, SearchRequest
+from lexbase.search.service import SearchService
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_TITLE = "New conversation"
+RETRIEVED = 12  # passages retrieval hands to packing
+HISTORY_MESSAGES = 8
+
+
+@dataclass(frozen=True)
+class Made:
+    """An answer and how it was made."""
+
+    answer: VerifiedAnswer
+    mode: str
+    provider: str | None
+    model: str | None
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class ChatService:
+    def __init__(self, resources: Resources, search: SearchState, chat: ChatState) -> None:
+        self.resources = resources
+        self.search = search
+        self.chat = chat
+
+    # --- conversations ---------------------------------------------------------------
+    async def create(self, principal: Principal, body: ConversationCreate) -> Conversation:
+        async with transaction(self.resources.write_sessionmaker) as session:
+            await self._check_scope(session, principal, body)
+            conversation = await ConversationRepository(session).add(
+                Conversation(
+                    organization_id=principal.organization_id,
+                    user_id=principal.user_id,
+                    title=body.title or DEFAULT_TITLE,
+                    matter_id=body.matter_id,
+                    document_ids=body.document_ids,
+                )
+            )
+            await record(
+                session,
+                "conversation.created",
+                principal,
+                resource=("conversation", conversation.id),
+                details={"matter_id": body.matter_id, "documents": len(body.document_ids or [])},
+            )
+            return conversation
+
+    async def _check_scope(
+        self, session: AsyncSession, principal: Principal, body: ConversationCreate
+    ) -> None:
+        if body.matter_id is not None:
+            try:
+                await get_matter(session, principal, body.matter_id)
+            except MatterNotFound:
+                raise UnknownScope("matter_id") from None
+        if body.document_ids:
+            visible = await DocumentService(session, self.resources).visible_ids(
+                principal, body.document_ids
+            )
+            if visible != set(body.document_ids):
+                raise UnknownScope("document_ids")
+
+    async def conversations(
+        self, principal: Principal, page: PageParams
+    ) -> tuple[Sequence[Conversation], int]:
+        async with transaction(self.resources.sessionmaker) as session:
+            repository = ConversationRepository(session)
+            return await repository.paginate(
+                repository.owned(principal), limit=page.limit, offset=page.offset
+            )
+
+    async def get(self, principal: Principal, conversation_id: str) -> Conversation:
+        async with transaction(self.resources.sessionmaker) as session:
+            return await _own(session, principal, conversation_id)
+
+    async def delete(self, principal: Principal, conversation_id: str) -> None:
+        async with transaction(self.resources.write_sessionmaker) as session:
+            conversation = await _own(session, principal, conversation_id)
+            await ConversationRepository(session).delete(conversation)
+            await record(
+                session,
+                "conversation.deleted",
+                principal,
+                resource=("conversation", conversation_id),
+            )
+
+    async def history(
+        self, principal: Principal, conversation_id: str, page: PageParams
+    ) -> tuple[list[MessageOut], int]:
+        async with transaction(self.resources.sessionmaker) as session:
+            await _own(session, principal, conversation_id)
+            messages = MessageRepository(session)
+            rows, total = await messages.paginate(
+                messages.of(conversation_id), limit=page.limit, offset=page.offset
+            )
+            cited = {c["document_id"] for m in rows for c in m.citations}
+            visible = await DocumentService(session, self.resources).visible_ids(
+                principal, sorted(cited)
+            )
+        return [render(m, visible) for m in rows], total
+
+    # --- answering -----------------------------------------------------------------
+    async def ask(self, principal: Principal, conversation_id: str, content: str) -> MessageOut:
+        started = time.perf_counter()
+        async with transaction(self.resources.write_sessionmaker) as session:
+            conversation = await _own(session, principal, conversation_id)
+            history = await MessageRepository(session).recent(conversation.id, HISTORY_MESSAGES)
+            await MessageRepository(session).add(
+                Message(
+                    conversation_id=conversation.id,
+                    organization_id=conversation.organization_id,
+                    role="user",
+                    content=content,
+                )
+            )
+            if conversation.title == DEFAULT_TITLE:
+                conversation.title = " ".join(content.split())[:80]
+            conversation.updated_at = utcnow()
+            scope = (conversation.matter_id, conversation.document_ids)
+        passages = await self._retrieve(principal, content, *scope)
+        made = await self._answer(content, passages, history)
+        async with transaction(self.resources.write_sessionmaker) as session:
+            message = await MessageRepository(session).add(
+                Message(
+                    conversation_id=conversation_id,
+                    organization_id=principal.organization_id,
+                    role="assistant",
+                    content=made.answer.content,
+                    mode=made.mode,
+                    grounded=made.answer.grounded,
+                    citations=[_citation(c) for c in made.answer.citations],
+                    sentences=[
+                        {"text": s.text, "status": s.status, "markers": list(s.markers)}
+                        for s in made.answer.sentences
+                    ],
+                    provider=made.provider,
+                    model=made.model,
+                    prompt_tokens=made.prompt_tokens,
+                    completion_tokens=made.completion_tokens,
+                    latency_ms=round((time.perf_counter() - started) * 1000),
+                )
+            )
+        log.info(
+            "chat.answered",
+            conversation_id=conversation_id,
+            mode=made.mode,
+            grounded=made.answer.grounded,
+            citations=len(made.answer.citations),
+            dropped_markers=made.answer.dropped_markers,
+        )
+        visible = {c.document_id for c in made.answer.citations}
+        return render(message, visible)
+
+    async def _retrieve(
+        self,
+        principal: Principal,
+        question: str,
+        matter_id: str | None,
+        document_ids: list[str] | None,
+    ) -> list[Passage]:
+        service = SearchService(
+            self.resources.statement_reads, self.resources.settings, self.search
+        )
+        filters = SearchFilters(matter_id=matter_id, document_ids=document_ids)
+        request = SearchRequest(
+            query=question[:MAX_QUERY_CHARS],
+            filters=filters,
+            limit=RETRIEVED,
+            highlight=False,
+            facets=False,
+        )
+        try:
+            response = await service.search(principal, request)
+        except ServiceUnavailable:  # the embedder is not ready: the words still find passages
+            response = await service.search(
+                principal, request.model_copy(update={"mode": "keyword"})
+            )
+        return [
+            Passage(r.document_id, r.chunk_id, r.title, r.text, r.start, r.end, r.page)
+            for r in response.results
+        ]
+
+    async def _answer(
+        self, question: str, passages: list[Passage], history: Sequence[Message]
+    ) -> Made:
+        llm = self.chat.llm
+        settings = self.resources.settings
+        turns = [
+            ChatMessage("user" if m.role == "user" else "assistant", m.content) for m in history
+        ]
+        if llm is None or settings.chat_answer_mode == "extractive":
+            packed = _pack_without_model(passages, question)
+            return self._extractive(question, packed)
+        packed = pack(passages, question, turns, llm.primary, settings.chat_answer_tokens)
+        if not packed.sources:
+            return Made(VerifiedAnswer(NO_SOURCES, [], []), "generated", None, None, 0, 0)
+        try:
+            completion = await llm.complete(packed.messages, max_tokens=settings.chat_answer_tokens)
+        except (AllProvidersFailed, LLMError) as exc:
+            log.warning("chat.model_unavailable", error=str(exc))
+            return self._extractive(question, packed)
+        answer = verify(sanitize(completion.text, packed.sources), packed.sources)
+        return Made(
+            answer,
+            "generated",
+            completion.provider,
+            completion.model,
+            completion.usage.prompt_tokens,
+            completion.usage.completion_tokens,
+        )
+
+    @staticmethod
+    def _extractive(question: str, packed: Packed) -> Made:
+        answer = extractive_answer(question, packed.sources)
+        if not answer.sentences:
+            answer = VerifiedAnswer(NO_SOURCES, [], [])
+        return Made(answer, "extractive", None, None, 0, 0)
+
+
+def _pack_without_model(passages: list[Passage], question: str) -> Packed:
+    from lexbase.chat.sources import Source
+
+    sources = [
+        Source(n, p.document_id, p.chunk_id, p.title, p.text, p.start, p.end, p.page)
+        for n, p in enumerate(passages, start=1)
+    ]
+    return Packed(sources, [], 0)
+
+
+async def _own(session: AsyncSession, principal: Principal, conversation_id: str) -> Conversation:
+    conversation = await ConversationRepository(session).own(principal, conversation_id)
+    if conversation is None:
+        raise ConversationNotFound()
+    return conversation
+
+
+def _citation(citation: object) -> dict[str, object]:
+    from dataclasses import asdict, is_dataclass
+
+    assert is_dataclass(citation) and not isinstance(citation, type)
+    return asdict(citation)
+
+
+def render(message: Message, visible: set[str]) -> MessageOut:
+    """The message as the caller may see it now: citations to documents it can no longer
+    see are left out, and so is the text of sentences only they supported."""
+    citations = [c for c in message.citations if c["document_id"] in visible]
+    shown = {c["marker"] for c in citations}
+    hidden = {c["marker"] for c in message.citations} - shown
+    sentences = []
+    for sentence in message.sentences:
+        markers = [m for m in sentence["markers"] if m not in hidden]
+        if sentence["markers"] and not markers:
+            sentences.append(SentenceOut(text="", status="withheld", markers=[]))
+        else:
+            sentences.append(
+                SentenceOut(text=sentence["text"], status=sentence["status"], markers=markers)
+            )
+    content = message.content
+    if hidden:
+        content = " ".join(
+            s.text + "".join(f" [{m}]" for m in s.markers) for s in sentences if s.text
+        )
+    return MessageOut(
+        id=message.id,
+        role="assistant" if message.role == "assistant" else "user",
+        content=content,
+        mode=message.mode,
+        grounded=message.grounded,
+        citations=[CitationOut(**c) for c in citations],
+        sentences=sentences,
+        model=message.model,
+        usage=UsageOut(
+            prompt_tokens=message.prompt_tokens, completion_tokens=message.completion_tokens
+        ),
+        status=message.status,
+        created_at=message.created_at,
+    )
