@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi.responses import StreamingResponse
 
 from lexbase.auth.deps import Reader, Writer
 from lexbase.chat.deps import ChatStateDep
@@ -70,8 +73,41 @@ async def conversation_messages(
     return Page(items=items, total=total, next_cursor=page.next_cursor(total))
 
 
-@router.post("/{conversation_id}/messages", response_model=AnswerOut)
+@router.post(
+    "/{conversation_id}/messages",
+    response_model=AnswerOut,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
 async def ask(
-    conversation_id: str, body: MessageCreate, principal: Writer, chat: Chat
-) -> AnswerOut:
+    conversation_id: str,
+    body: MessageCreate,
+    principal: Writer,
+    chat: Chat,
+    accept: Annotated[str | None, Header()] = None,
+) -> AnswerOut | StreamingResponse:
+    """Answer the question; with `stream: true` or `Accept: text/event-stream`, as
+    Server-Sent Events: `sources`, `token`…, `citations`, `done` (or `error`)."""
+    if body.stream or "text/event-stream" in (accept or ""):
+        events = chat.ask_streaming(principal, conversation_id, body.content)
+        first = await anext(events)  # 404s and 422s are answered as such, before the stream
+        return StreamingResponse(
+            _sse(first, events),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
     return AnswerOut(message=await chat.ask(principal, conversation_id, body.content))
+
+
+async def _sse(
+    first: tuple[str, dict[str, Any]], events: AsyncGenerator[tuple[str, dict[str, Any]], None]
+) -> AsyncIterator[str]:
+    try:
+        yield _event(*first)
+        async for name, data in events:
+            yield _event(name, data)
+    finally:
+        await events.aclose()  # a client that left stops the model
+
+
+def _event(name: str, data: dict[str, Any]) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"

@@ -9,9 +9,12 @@ since gone behind a wall (or away) are hidden, and so are the sentences they sup
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +33,9 @@ from lexbase.chat.schemas import (
     SentenceOut,
     UsageOut,
 )
+from lexbase.chat.sources import Source
 from lexbase.chat.verify import VerifiedAnswer, verify
+from lexbase.core.background import spawn
 from lexbase.core.db import transaction, utcnow
 from lexbase.core.errors import ServiceUnavailable
 from lexbase.core.pagination import PageParams
@@ -39,7 +44,7 @@ from lexbase.core.resources import Resources
 from lexbase.documents.service import DocumentService
 from lexbase.matters.errors import MatterNotFound
 from lexbase.matters.service import get_matter
-from lexbase.providers.llm import AllProvidersFailed, ChatMessage, LLMError
+from lexbase.providers.llm import AllProvidersFailed, ChatMessage, Completion, LLMError
 from lexbase.search.deps import SearchState
 from lexbase.search.schemas import MAX_QUERY_CHARS, SearchFilters, SearchRequest
 from lexbase.search.service import SearchService
@@ -49,6 +54,7 @@ log = structlog.get_logger(__name__)
 DEFAULT_TITLE = "New conversation"
 RETRIEVED = 12  # passages retrieval hands to packing
 HISTORY_MESSAGES = 8
+MODEL_FAILED = "The language model stopped before finishing the answer; ask again."
 
 
 @dataclass(frozen=True)
@@ -148,6 +154,86 @@ class ChatService:
     # --- answering -----------------------------------------------------------------
     async def ask(self, principal: Principal, conversation_id: str, content: str) -> MessageOut:
         started = time.perf_counter()
+        scope, history = await self._begin(principal, conversation_id, content)
+        passages = await self._retrieve(principal, content, *scope)
+        made = await self._answer(content, passages, history)
+        message = await self._store(principal, conversation_id, made, started)
+        return render(message, {c.document_id for c in made.answer.citations})
+
+    async def ask_streaming(
+        self, principal: Principal, conversation_id: str, content: str
+    ) -> AsyncGenerator[tuple[str, dict[str, Any]], None]:
+        """The answer as events: `sources` first (before any generation), `token`s, then
+        `citations` (the verified answer) and `done` (the stored message) — or `error`. A
+        stream the client closes stops the model; what was made is stored `incomplete`."""
+        started = time.perf_counter()
+        scope, history = await self._begin(principal, conversation_id, content)
+        passages = await self._retrieve(principal, content, *scope)
+        llm, settings = self.chat.llm, self.resources.settings
+        if llm is None or settings.chat_answer_mode == "extractive":
+            packed = _pack_without_model(passages, content)
+        else:
+            turns = [ChatMessage(_role(m.role), m.content) for m in history]
+            packed = pack(passages, content, turns, llm.primary, settings.chat_answer_tokens)
+        yield "sources", {"sources": [_source_event(s) for s in packed.sources]}
+        made: Made | None = None
+        text, stored = "", False
+        completion: Completion | None = None
+        try:
+            if llm is not None and settings.chat_answer_mode == "generated" and packed.sources:
+                try:
+                    async for piece in llm.stream(
+                        packed.messages, max_tokens=settings.chat_answer_tokens
+                    ):
+                        if isinstance(piece, Completion):
+                            completion = piece
+                        else:
+                            text += piece
+                            yield "token", {"text": piece}
+                except (AllProvidersFailed, LLMError) as exc:
+                    if text:  # part of an answer already reached the client
+                        log.warning("chat.stream_failed", error=str(exc))
+                        yield "error", {"code": "model_failed", "message": MODEL_FAILED}
+                        return  # the partial answer is stored below, incomplete
+                    log.warning("chat.model_unavailable", error=str(exc))
+            if completion is not None:
+                answer = verify(sanitize(completion.text, packed.sources), packed.sources)
+                usage = completion.usage
+                made = Made(
+                    answer,
+                    "generated",
+                    completion.provider,
+                    completion.model,
+                    usage.prompt_tokens,
+                    usage.completion_tokens,
+                )
+            else:
+                made = self._extractive(content, packed)
+                for sentence in made.answer.sentences:
+                    yield "token", {"text": sentence.text + " "}
+            yield "citations", _citations_event(made.answer)
+            message = await self._store(principal, conversation_id, made, started)
+            stored = True
+            yield "done", {"message": render(message, _cited(made)).model_dump(mode="json")}
+        finally:
+            if not stored and (made is not None or text):
+                # Cut short (the client left): keep what was made, marked as such.
+                kept = made or Made(
+                    verify(sanitize(text, packed.sources), packed.sources),
+                    "generated",
+                    llm.primary.name if llm is not None else None,
+                    llm.primary.model if llm is not None else None,
+                    0,
+                    0,
+                )
+                saving = spawn(self._store(principal, conversation_id, kept, started, "incomplete"))
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(saving)
+
+    async def _begin(
+        self, principal: Principal, conversation_id: str, content: str
+    ) -> tuple[tuple[str | None, list[str] | None], Sequence[Message]]:
+        """Store the question (one short write); the conversation's scope and recent turns."""
         async with transaction(self.resources.write_sessionmaker) as session:
             conversation = await _own(session, principal, conversation_id)
             history = await MessageRepository(session).recent(conversation.id, HISTORY_MESSAGES)
@@ -162,9 +248,17 @@ class ChatService:
             if conversation.title == DEFAULT_TITLE:
                 conversation.title = " ".join(content.split())[:80]
             conversation.updated_at = utcnow()
-            scope = (conversation.matter_id, conversation.document_ids)
-        passages = await self._retrieve(principal, content, *scope)
-        made = await self._answer(content, passages, history)
+            return (conversation.matter_id, conversation.document_ids), history
+
+    async def _store(
+        self,
+        principal: Principal,
+        conversation_id: str,
+        made: Made,
+        started: float,
+        status: str = "complete",
+    ) -> Message:
+        """Store the answer (one short write)."""
         async with transaction(self.resources.write_sessionmaker) as session:
             message = await MessageRepository(session).add(
                 Message(
@@ -174,7 +268,7 @@ class ChatService:
                     content=made.answer.content,
                     mode=made.mode,
                     grounded=made.answer.grounded,
-                    citations=[_citation(c) for c in made.answer.citations],
+                    citations=[asdict(c) for c in made.answer.citations],
                     sentences=[
                         {"text": s.text, "status": s.status, "markers": list(s.markers)}
                         for s in made.answer.sentences
@@ -184,18 +278,19 @@ class ChatService:
                     prompt_tokens=made.prompt_tokens,
                     completion_tokens=made.completion_tokens,
                     latency_ms=round((time.perf_counter() - started) * 1000),
+                    status=status,
                 )
             )
         log.info(
             "chat.answered",
             conversation_id=conversation_id,
             mode=made.mode,
+            status=status,
             grounded=made.answer.grounded,
             citations=len(made.answer.citations),
             dropped_markers=made.answer.dropped_markers,
         )
-        visible = {c.document_id for c in made.answer.citations}
-        return render(message, visible)
+        return message
 
     async def _retrieve(
         self,
@@ -231,9 +326,7 @@ class ChatService:
     ) -> Made:
         llm = self.chat.llm
         settings = self.resources.settings
-        turns = [
-            ChatMessage("user" if m.role == "user" else "assistant", m.content) for m in history
-        ]
+        turns = [ChatMessage(_role(m.role), m.content) for m in history]
         if llm is None or settings.chat_answer_mode == "extractive":
             packed = _pack_without_model(passages, question)
             return self._extractive(question, packed)
@@ -264,8 +357,6 @@ class ChatService:
 
 
 def _pack_without_model(passages: list[Passage], question: str) -> Packed:
-    from lexbase.chat.sources import Source
-
     sources = [
         Source(n, p.document_id, p.chunk_id, p.title, p.text, p.start, p.end, p.page)
         for n, p in enumerate(passages, start=1)
@@ -280,11 +371,36 @@ async def _own(session: AsyncSession, principal: Principal, conversation_id: str
     return conversation
 
 
-def _citation(citation: object) -> dict[str, object]:
-    from dataclasses import asdict, is_dataclass
+def _role(role: str) -> Literal["user", "assistant"]:
+    return "user" if role == "user" else "assistant"
 
-    assert is_dataclass(citation) and not isinstance(citation, type)
-    return asdict(citation)
+
+def _cited(made: Made) -> set[str]:
+    return {c.document_id for c in made.answer.citations}
+
+
+def _source_event(source: Source) -> dict[str, Any]:
+    return {
+        "marker": source.marker,
+        "document_id": source.document_id,
+        "chunk_id": source.chunk_id,
+        "title": source.title,
+        "page": source.page,
+        "start": source.start,
+        "end": source.end,
+    }
+
+
+def _citations_event(answer: VerifiedAnswer) -> dict[str, Any]:
+    return {
+        "citations": [asdict(c) for c in answer.citations],
+        "sentences": [
+            {"text": s.text, "status": s.status, "markers": list(s.markers)}
+            for s in answer.sentences
+        ],
+        "grounded": answer.grounded,
+        "content": answer.content,
+    }
 
 
 def render(message: Message, visible: set[str]) -> MessageOut:
