@@ -1,5 +1,6 @@
 """Imports every domain's models so `Base.metadata` is complete (for Alembic and tests)."""
 
+from lexbase.analytics import models as analytics_models
 from lexbase.apikeys import models as apikeys_models
 from lexbase.audit import models as audit_models
 from lexbase.auth import models as auth_models
@@ -12,6 +13,7 @@ from lexbase.users import models as users_models
 
 __all__ = [
     "Base",
+    "analytics_models",
     "apikeys_models",
     "audit_models",
     "auth_models",

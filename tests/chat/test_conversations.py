@@ -8,8 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from lexbase.analytics.models import UsageEvent
 from lexbase.app import create_app
+from lexbase.core.config import Settings
+from lexbase.core.db import create_engine, create_sessionmaker
 from lexbase.core.permissions import Role
 from tests.api.test_envelope import assert_envelope
 from tests.conftest import SettingsFactory, running
@@ -75,6 +79,15 @@ async def assert_quotes_verbatim(
         assert (sentence["status"] == "supported") == bool(sentence["markers"])
 
 
+async def usage_events(settings: Settings) -> list[UsageEvent]:
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return list((await session.execute(select(UsageEvent))).scalars())
+    finally:
+        await engine.dispose()
+
+
 def extractive(make_settings: SettingsFactory) -> Any:
     return make_settings(chat_answer_mode="extractive")
 
@@ -104,7 +117,11 @@ async def test_the_local_model_answers_and_every_citation_is_checked(
     make_settings: SettingsFactory, tenant: Tenant
 ) -> None:
     headers = tenant["attorney"].headers
-    settings = make_settings(chat_answer_tokens=96, llm_local_context=2048)
+    settings = make_settings(
+        chat_answer_tokens=96,
+        llm_local_context=2048,
+        llm_prices={"SmolLM2-135M-Instruct.Q4_1": (100.0, 200.0)},
+    )
     async with running(create_app(settings)) as c:
         await indexed(c, headers, CONTRACT, "msa.txt")
         conversation_id = await conversation(c, headers, title="Governing law")
@@ -117,6 +134,21 @@ async def test_the_local_model_answers_and_every_citation_is_checked(
         # Whatever this small model writes, no citation is taken on its word.
         await assert_quotes_verbatim(c, headers, message)
         assert message["grounded"] == all(s["status"] == "supported" for s in message["sentences"])
+    [usage] = await usage_events(settings)
+    assert (usage.provider, usage.model, usage.message_id, usage.outcome) == (
+        "local",
+        message["model"],
+        message["id"],
+        "ok",
+    )
+    assert (usage.user_id, usage.conversation_id) == (tenant["attorney"].id, conversation_id)
+    tokens = message["usage"]
+    assert (usage.prompt_tokens, usage.completion_tokens) == (
+        tokens["prompt_tokens"],
+        tokens["completion_tokens"],
+    )
+    expected = (tokens["prompt_tokens"] * 100 + tokens["completion_tokens"] * 200) / 1e6
+    assert usage.estimated_cost == pytest.approx(expected)
 
 
 async def test_conversations_belong_to_their_creator(
@@ -230,3 +262,22 @@ async def test_a_conversation_cannot_reach_what_the_caller_cannot_see(
         response = await client.post(f"{API}/conversations", json=body, headers=headers)
         error = assert_envelope(response, 422, "validation_error")
         assert error["details"][0]["loc"] == ["body", field]
+
+
+async def test_chat_has_its_own_rate_limit(make_settings: SettingsFactory, tenant: Tenant) -> None:
+    settings = make_settings(chat_answer_mode="extractive", rate_limit_chat="3/minute")
+    headers = tenant["paralegal"].headers
+    async with running(create_app(settings)) as c:
+        conversation_id = await conversation(c, headers)
+        for _ in range(2):
+            await ask(c, headers, conversation_id, "What is the term?")
+        limited = await c.post(
+            f"{API}/conversations/{conversation_id}/messages",
+            json={"content": "And the renewal?"},
+            headers=headers,
+        )
+        error = assert_envelope(limited, 429, "rate_limited")
+        assert "chat" in error["message"]
+        # Reading is not chat: the history is still there.
+        history = await c.get(f"{API}/conversations/{conversation_id}/messages", headers=headers)
+        assert history.json()["total"] == 4

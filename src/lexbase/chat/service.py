@@ -19,6 +19,7 @@ from typing import Any, Literal
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lexbase.analytics.service import ModelCall, record_model_call
 from lexbase.audit.service import record
 from lexbase.chat.answer import NO_SOURCES, Packed, Passage, pack, sanitize
 from lexbase.chat.deps import ChatState
@@ -258,7 +259,7 @@ class ChatService:
         started: float,
         status: str = "complete",
     ) -> Message:
-        """Store the answer (one short write)."""
+        """Store the answer, and the model call it took (one short write)."""
         async with transaction(self.resources.write_sessionmaker) as session:
             message = await MessageRepository(session).add(
                 Message(
@@ -281,6 +282,23 @@ class ChatService:
                     status=status,
                 )
             )
+            if made.mode == "generated" and made.provider is not None:
+                call = ModelCall(
+                    made.provider,
+                    made.model,
+                    made.prompt_tokens,
+                    made.completion_tokens,
+                    message.latency_ms,
+                    "ok" if status == "complete" else status,
+                )
+                await record_model_call(
+                    session,
+                    principal,
+                    call,
+                    self.resources.settings.llm_prices,
+                    conversation_id=conversation_id,
+                    message_id=message.id,
+                )
         log.info(
             "chat.answered",
             conversation_id=conversation_id,

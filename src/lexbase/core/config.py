@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     rate_limit_auth: str = "60/minute"
     rate_limit_upload: str = "120/minute"
     rate_limit_search: str = "300/minute"
+    rate_limit_chat: str = "30/minute"
     # Per client address: sign-ups, and requests answered 401 (made-up or stale credentials).
     rate_limit_register: str = "20/hour"
     rate_limit_auth_failures: str = "30/minute"
@@ -156,6 +157,9 @@ class Settings(BaseSettings):
     # sentence; "extractive" answers quote the retrieved passages without any model.
     chat_answer_mode: Literal["generated", "extractive"] = "generated"
     chat_answer_tokens: int = Field(default=400, ge=32, le=8192)
+    # Price per million tokens, [prompt, completion], by model name, for the estimated cost of
+    # each model call (JSON). Models it does not name cost 0 (the local one).
+    llm_prices: dict[str, tuple[float, float]] = Field(default_factory=dict)
 
     # Blob storage: "local" keeps files under data_dir; "s3" uses any S3-compatible bucket.
     blob_backend: Literal["local", "s3"] = "local"
@@ -179,6 +183,7 @@ class Settings(BaseSettings):
         "rate_limit_auth",
         "rate_limit_upload",
         "rate_limit_search",
+        "rate_limit_chat",
         "rate_limit_register",
         "rate_limit_auth_failures",
         "login_failures_per_ip",

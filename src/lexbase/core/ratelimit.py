@@ -49,6 +49,11 @@ class RateLimitPolicy:
                     RouteClass("upload", parse(settings.rate_limit_upload)),
                 ),
                 (None, "/api/v1/search", RouteClass("search", parse(settings.rate_limit_search))),
+                (
+                    "POST",
+                    "/api/v1/conversations",
+                    RouteClass("chat", parse(settings.rate_limit_chat)),
+                ),
             ],
             key=lambda rule: len(rule[1]),
             reverse=True,

@@ -1,4 +1,4 @@
-"""Conversations and messages (grounded chat).
+"""Conversations and messages (grounded chat), and usage events (model calls).
 
 Revision ID: 0014_chat
 Revises: 0013_job_subjects
@@ -73,8 +73,40 @@ def upgrade() -> None:
         "ix_messages_conversation_created", "messages", ["conversation_id", "created_at"]
     )
 
+    op.create_table(
+        "usage_events",
+        sa.Column("organization_id", sa.String(length=36), nullable=False),
+        sa.Column("user_id", sa.String(length=36), nullable=True),
+        sa.Column("kind", sa.String(length=30), nullable=False),
+        sa.Column("conversation_id", sa.String(length=36), nullable=True),
+        sa.Column("message_id", sa.String(length=36), nullable=True),
+        sa.Column("provider", sa.String(length=30), nullable=True),
+        sa.Column("model", sa.String(length=200), nullable=True),
+        sa.Column("prompt_tokens", sa.Integer(), nullable=False),
+        sa.Column("completion_tokens", sa.Integer(), nullable=False),
+        sa.Column("latency_ms", sa.Integer(), nullable=True),
+        sa.Column("estimated_cost", sa.Float(), nullable=False),
+        sa.Column("outcome", sa.String(length=20), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_usage_events_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_usage_events")),
+    )
+    op.create_index(
+        "ix_usage_events_org_created", "usage_events", ["organization_id", "created_at"]
+    )
+    op.create_index("ix_usage_events_user_created", "usage_events", ["user_id", "created_at"])
+
 
 def downgrade() -> None:
+    op.drop_index("ix_usage_events_user_created", table_name="usage_events")
+    op.drop_index("ix_usage_events_org_created", table_name="usage_events")
+    op.drop_table("usage_events")
     op.drop_index("ix_messages_conversation_created", table_name="messages")
     op.drop_table("messages")
     op.drop_index(op.f("ix_conversations_user_id"), table_name="conversations")

@@ -1,0 +1,62 @@
+"""Recording usage, in the caller's transaction:
+
+await record_model_call(session, principal, call, conversation_id=…, message_id=…)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lexbase.analytics.models import UsageEvent
+from lexbase.core.principal import Principal
+
+PER_MILLION = 1_000_000
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    provider: str | None
+    model: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: int | None
+    outcome: str = "ok"
+
+
+def estimated_cost(call: ModelCall, prices: dict[str, tuple[float, float]]) -> float:
+    """Prompt and completion tokens at the model's price per million tokens (0 when the price
+    table does not name it: a local model costs nothing per call)."""
+    if call.model is None or call.model not in prices:
+        return 0.0
+    prompt, completion = prices[call.model]
+    return (call.prompt_tokens * prompt + call.completion_tokens * completion) / PER_MILLION
+
+
+async def record_model_call(
+    session: AsyncSession,
+    principal: Principal,
+    call: ModelCall,
+    prices: dict[str, tuple[float, float]],
+    *,
+    conversation_id: str | None = None,
+    message_id: str | None = None,
+) -> UsageEvent:
+    event = UsageEvent(
+        organization_id=principal.organization_id,
+        user_id=principal.user_id,
+        kind="model_call",
+        conversation_id=conversation_id,
+        message_id=message_id,
+        provider=call.provider,
+        model=call.model,
+        prompt_tokens=call.prompt_tokens,
+        completion_tokens=call.completion_tokens,
+        latency_ms=call.latency_ms,
+        estimated_cost=estimated_cost(call, prices),
+        outcome=call.outcome,
+    )
+    session.add(event)
+    await session.flush()
+    return event
