@@ -51,6 +51,8 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/api-keys"): ALL,
     ("GET", "/api/v1/api-keys/{api_key_id}"): ALL,
     ("DELETE", "/api/v1/api-keys/{api_key_id}"): ALL,
+    ("GET", "/api/v1/organization"): ALL,
+    ("PATCH", "/api/v1/organization"): ADMIN,
     ("POST", "/api/v1/users"): ADMIN,
     ("GET", "/api/v1/users"): ALL,
     ("GET", "/api/v1/users/{user_id}"): ALL,
@@ -101,6 +103,7 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
 READ, WRITE, ADMIN_SCOPE = "read", "write", "admin"
 SCOPE_ORDER = (READ, WRITE, ADMIN_SCOPE)
 ADMIN_SCOPED = {
+    ("PATCH", "/api/v1/organization"),
     ("PATCH", "/api/v1/auth/me"),
     ("POST", "/api/v1/auth/password"),
     ("POST", "/api/v1/api-keys"),

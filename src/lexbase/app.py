@@ -41,6 +41,7 @@ from lexbase.jobs.registry import TaskRegistry
 from lexbase.jobs.router import router as jobs_router
 from lexbase.jobs.runner import JobRunner
 from lexbase.matters.router import router as matters_router
+from lexbase.organizations.router import router as organizations_router
 from lexbase.providers.embedders import embedder_spec
 from lexbase.providers.resources import open_resources
 from lexbase.realtime.connections import ConnectionLimits
@@ -57,6 +58,7 @@ API_PREFIX = "/api/v1"
 # Each domain contributes one router; adding a domain is one line here.
 DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     auth_router,
+    organizations_router,
     users_router,
     apikeys_router,
     matters_router,

@@ -51,7 +51,10 @@ async def test_reads_are_audited_per_user_document_and_kind(
             e for e in await events(c, tenant, event_type="document.read") if e["id"] not in before
         ]
         verified = (await c.get(f"{API}/audit/verify", headers=tenant.admin.headers)).json()
-    counts = {e["details"]["what"]: e["details"]["count"] for e in reads}
+    counts: dict[str, int] = {}
+    for event in reads:  # a periodic flush may split one kind's reads over two events
+        what = event["details"]["what"]
+        counts[what] = counts.get(what, 0) + event["details"]["count"]
     assert counts == {"text": 2, "file": 1, "document": 1, "chunks": 1, "citations": 1}
     for event in reads:
         assert event["actor_id"] == tenant["viewer"].id

@@ -281,3 +281,35 @@ async def test_chat_has_its_own_rate_limit(make_settings: SettingsFactory, tenan
         # Reading is not chat: the history is still there.
         history = await c.get(f"{API}/conversations/{conversation_id}/messages", headers=headers)
         assert history.json()["total"] == 4
+
+
+async def test_conversations_and_their_messages_are_bounded(
+    make_settings: SettingsFactory, tenant: Tenant
+) -> None:
+    settings = make_settings(
+        chat_answer_mode="extractive", chat_max_messages=4, chat_max_conversations=2
+    )
+    headers = tenant["paralegal"].headers
+    async with running(create_app(settings)) as c:
+        first = await conversation(c, headers)
+        for _ in range(2):  # two questions and their answers fill it
+            await ask(c, headers, first, "What is the term?")
+        full = await c.post(
+            f"{API}/conversations/{first}/messages", json={"content": "More?"}, headers=headers
+        )
+        error = assert_envelope(full, 422, "validation_error")
+        assert error["details"] == [
+            {
+                "loc": ["body", "content"],
+                "message": "This conversation holds 4 messages, the most allowed; start a new one",
+            }
+        ]
+        history = await c.get(f"{API}/conversations/{first}/messages", headers=headers)
+        assert history.json()["total"] == 4  # the refused question was not stored
+        await conversation(c, headers)
+        refused = await c.post(f"{API}/conversations", json={}, headers=headers)
+        assert_envelope(refused, 422, "validation_error")
+        # Another user's count is their own; a deletion makes room.
+        await conversation(c, tenant["attorney"].headers)
+        assert (await c.delete(f"{API}/conversations/{first}", headers=headers)).status_code == 204
+        await conversation(c, headers)

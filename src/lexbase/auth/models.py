@@ -16,6 +16,10 @@ class Organization(IdMixin, TimestampMixin, Base):
     __tablename__ = "organizations"
 
     name: Mapped[str] = mapped_column(String(200))
+    # The organization's own choice of personal-data redaction before language models
+    # (providers/llm/privacy.py); NULL: the service's setting.
+    pii_redaction: Mapped[str | None] = mapped_column(String(10), default=None)
+    redact_parties: Mapped[bool | None] = mapped_column(default=None)
 
 
 class AuthSession(IdMixin, Base):

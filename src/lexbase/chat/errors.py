@@ -15,3 +15,10 @@ class UnknownScope(ValidationFailed):
 
     def __init__(self, field: str) -> None:
         super().__init__(details=[{"loc": ["body", field], "message": "not found"}])
+
+
+class LimitReached(ValidationFailed):
+    """A conversation holds its most messages, or a user their most conversations."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, details=[{"loc": ["body", field], "message": message}])

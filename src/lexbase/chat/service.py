@@ -23,7 +23,7 @@ from lexbase.analytics.service import ModelCall, record_model_call
 from lexbase.audit.service import record
 from lexbase.chat.answer import NO_SOURCES, Packed, Passage, pack, sanitize
 from lexbase.chat.deps import ChatState
-from lexbase.chat.errors import ConversationNotFound, UnknownScope
+from lexbase.chat.errors import ConversationNotFound, LimitReached, UnknownScope
 from lexbase.chat.extractive import extractive_answer
 from lexbase.chat.models import Conversation, Message
 from lexbase.chat.repository import ConversationRepository, MessageRepository
@@ -45,7 +45,8 @@ from lexbase.core.resources import Resources
 from lexbase.documents.service import DocumentService
 from lexbase.matters.errors import MatterNotFound
 from lexbase.matters.service import get_matter
-from lexbase.providers.llm import AllProvidersFailed, ChatMessage, Completion, LLMError
+from lexbase.organizations.service import privacy_of
+from lexbase.providers.llm import AllProvidersFailed, ChatMessage, Completion, LLMError, Privacy
 from lexbase.search.deps import SearchState
 from lexbase.search.schemas import MAX_QUERY_CHARS, SearchFilters, SearchRequest
 from lexbase.search.service import SearchService
@@ -56,6 +57,9 @@ DEFAULT_TITLE = "New conversation"
 RETRIEVED = 12  # passages retrieval hands to packing
 HISTORY_MESSAGES = 8
 MODEL_FAILED = "The language model stopped before finishing the answer; ask again."
+
+
+_Privacy = tuple[Privacy, bool]  # the organization's policy; whether its parties count
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,12 @@ class ChatService:
     async def create(self, principal: Principal, body: ConversationCreate) -> Conversation:
         async with transaction(self.resources.write_sessionmaker) as session:
             await self._check_scope(session, principal, body)
+            repository = ConversationRepository(session)
+            limit = self.resources.settings.chat_max_conversations
+            if await repository.count(repository.owned(principal)) >= limit:
+                raise LimitReached(
+                    "title", f"You keep {limit} conversations, the most allowed; delete some"
+                )
             conversation = await ConversationRepository(session).add(
                 Conversation(
                     organization_id=principal.organization_id,
@@ -155,9 +165,9 @@ class ChatService:
     # --- answering -----------------------------------------------------------------
     async def ask(self, principal: Principal, conversation_id: str, content: str) -> MessageOut:
         started = time.perf_counter()
-        scope, history = await self._begin(principal, conversation_id, content)
+        scope, history, privacy = await self._begin(principal, conversation_id, content)
         passages = await self._retrieve(principal, content, *scope)
-        made = await self._answer(content, passages, history)
+        made = await self._answer(principal, content, passages, history, privacy)
         message = await self._store(principal, conversation_id, made, started)
         return render(message, {c.document_id for c in made.answer.citations})
 
@@ -168,7 +178,7 @@ class ChatService:
         `citations` (the verified answer) and `done` (the stored message) — or `error`. A
         stream the client closes stops the model; what was made is stored `incomplete`."""
         started = time.perf_counter()
-        scope, history = await self._begin(principal, conversation_id, content)
+        scope, history, privacy = await self._begin(principal, conversation_id, content)
         passages = await self._retrieve(principal, content, *scope)
         llm, settings = self.chat.llm, self.resources.settings
         if llm is None or settings.chat_answer_mode == "extractive":
@@ -182,9 +192,10 @@ class ChatService:
         completion: Completion | None = None
         try:
             if llm is not None and settings.chat_answer_mode == "generated" and packed.sources:
+                policy = await self._with_parties(principal, privacy, packed)
                 try:
                     async for piece in llm.stream(
-                        packed.messages, max_tokens=settings.chat_answer_tokens
+                        packed.messages, max_tokens=settings.chat_answer_tokens, privacy=policy
                     ):
                         if isinstance(piece, Completion):
                             completion = piece
@@ -233,12 +244,20 @@ class ChatService:
 
     async def _begin(
         self, principal: Principal, conversation_id: str, content: str
-    ) -> tuple[tuple[str | None, list[str] | None], Sequence[Message]]:
-        """Store the question (one short write); the conversation's scope and recent turns."""
+    ) -> tuple[tuple[str | None, list[str] | None], Sequence[Message], _Privacy]:
+        """Store the question (one short write); the conversation's scope, recent turns, and
+        the organization's redaction policy."""
         async with transaction(self.resources.write_sessionmaker) as session:
+            privacy = await privacy_of(session, self.resources.settings, principal.organization_id)
             conversation = await _own(session, principal, conversation_id)
-            history = await MessageRepository(session).recent(conversation.id, HISTORY_MESSAGES)
-            await MessageRepository(session).add(
+            messages, limit = MessageRepository(session), self.resources.settings.chat_max_messages
+            if await messages.count(messages.of(conversation.id)) + 2 > limit:  # with the answer
+                raise LimitReached(
+                    "content",
+                    f"This conversation holds {limit} messages, the most allowed; start a new one",
+                )
+            history = await messages.recent(conversation.id, HISTORY_MESSAGES)
+            await messages.add(
                 Message(
                     conversation_id=conversation.id,
                     organization_id=conversation.organization_id,
@@ -249,7 +268,19 @@ class ChatService:
             if conversation.title == DEFAULT_TITLE:
                 conversation.title = " ".join(content.split())[:80]
             conversation.updated_at = utcnow()
-            return (conversation.matter_id, conversation.document_ids), history
+            return (conversation.matter_id, conversation.document_ids), history, privacy
+
+    async def _with_parties(
+        self, principal: Principal, privacy: _Privacy, packed: Packed
+    ) -> Privacy:
+        """The policy, with the parties of the packed sources' documents when they count."""
+        policy, parties = privacy
+        if not parties or policy.scope == "off":
+            return policy
+        ids = sorted({s.document_id for s in packed.sources})
+        async with transaction(self.resources.sessionmaker) as session:
+            names = await DocumentService(session, self.resources).parties(principal, ids)
+        return Privacy(policy.scope, tuple(names))
 
     async def _store(
         self,
@@ -340,7 +371,12 @@ class ChatService:
         ]
 
     async def _answer(
-        self, question: str, passages: list[Passage], history: Sequence[Message]
+        self,
+        principal: Principal,
+        question: str,
+        passages: list[Passage],
+        history: Sequence[Message],
+        privacy: _Privacy,
     ) -> Made:
         llm = self.chat.llm
         settings = self.resources.settings
@@ -351,8 +387,11 @@ class ChatService:
         packed = pack(passages, question, turns, llm.primary, settings.chat_answer_tokens)
         if not packed.sources:
             return Made(VerifiedAnswer(NO_SOURCES, [], []), "generated", None, None, 0, 0)
+        policy = await self._with_parties(principal, privacy, packed)
         try:
-            completion = await llm.complete(packed.messages, max_tokens=settings.chat_answer_tokens)
+            completion = await llm.complete(
+                packed.messages, max_tokens=settings.chat_answer_tokens, privacy=policy
+            )
         except (AllProvidersFailed, LLMError) as exc:
             log.warning("chat.model_unavailable", error=str(exc))
             return self._extractive(question, packed)

@@ -103,6 +103,8 @@ STOP_WORDS = frozenset(
         "also",
         "each",
         "other",
+        "consider",
+        "whether",
     ]
 )
 
@@ -119,7 +121,7 @@ def terms(text: str) -> set[str]:
 
 
 def _stem(word: str) -> str:
-    for suffix in ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "s", "ly"):
+    for suffix in ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "s", "ly", "e"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
             return word[: -len(suffix)]
     return word

@@ -331,6 +331,65 @@ def ingest(
     raise typer.Exit(code=summary.exit_code)
 
 
+@app.command("eval-chat")
+def evaluate_chat(
+    queries: Annotated[
+        Path, typer.Argument(help="Queries JSON ({tests: [{query, snippets}]})", exists=True)
+    ],
+    corpus_dir: Annotated[
+        Path, typer.Option("--corpus-dir", help="Folder the queries' file paths are under")
+    ],
+    corpus: Annotated[
+        Path | None,
+        typer.Option("--corpus", help="JSON list of the files forming the haystack (default: all)"),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Keep the eval database here (re-runs skip ingest); default: temp"),
+    ] = None,
+    mode: Annotated[str, typer.Option(help="generated | extractive")] = "generated",
+    limit: Annotated[int | None, typer.Option(min=1, help="Ask only the first N questions")] = None,
+    answer_tokens: Annotated[int, typer.Option(min=32, help="Most tokens an answer takes")] = 200,
+) -> None:
+    """Ask every question of an eval set through the chat path; print citation figures."""
+    import asyncio
+    import tempfile
+
+    from lexbase.commands.eval_chat import run_chat_eval
+    from lexbase.commands.evaluate import corpus_files, load_queries
+    from lexbase.commands.ingest import reporter_for
+
+    if mode not in ("generated", "extractive"):
+        typer.echo(f"lexbase: unknown mode {mode!r}", err=True)
+        raise typer.Exit(code=2)
+    tests = load_queries(queries)[:limit]
+    with tempfile.TemporaryDirectory(prefix="lexbase-eval-chat-") as scratch:
+        base = data_dir or Path(scratch)
+        base.mkdir(parents=True, exist_ok=True)
+        models = _settings().resolved_model_dir.resolve()
+        settings = _settings(
+            data_dir=base,
+            database_url=f"sqlite+aiosqlite:///{(base / 'eval.db').resolve()}",
+            model_dir=models,
+            chat_answer_mode=mode,
+            chat_answer_tokens=answer_tokens,
+            rate_limit_enabled=False,
+        )
+        report = asyncio.run(
+            run_chat_eval(
+                settings,
+                corpus_dir,
+                corpus_files(corpus_dir, corpus),
+                tests,
+                reporter=reporter_for(sys.stderr),
+                progress=sys.stderr,
+            )
+        )
+    typer.echo(f"mode {mode}, ingest {report.ingest_seconds:.1f} s", err=True)
+    for line in report.lines():
+        typer.echo(line)
+
+
 @app.command("eval")
 def evaluate(
     queries: Annotated[

@@ -77,7 +77,7 @@ async def run_eval(
     reporter: Reporter,
     progress: TextIO | None = None,
 ) -> EvalRun:
-    await _prepare(settings)
+    await prepare_firm(settings)
     by_name = {Path(f).name: f for f in files}
     started = time.monotonic()
     summary = await ingest(
@@ -98,7 +98,7 @@ async def run_eval(
     latencies: list[float] = []
     try:
         await state.embedder.wait()  # a command may wait for the model; requests never do
-        principal = await _principal(resources.sessionmaker)
+        principal = await eval_principal(resources.sessionmaker)
         async with transaction(resources.sessionmaker) as session:
             filenames = await DocumentRepository(session).filenames(principal)
         paths = {id_: by_name[name] for id_, name in filenames.items() if name in by_name}
@@ -128,7 +128,7 @@ async def run_eval(
     return EvalRun(results, latencies, ingest_seconds, len(paths))
 
 
-async def _prepare(settings: Settings) -> None:
+async def prepare_firm(settings: Settings) -> None:
     """A migrated database holding the evaluation firm and its user."""
     from lexbase.users.service import create_user_from_cli
 
@@ -151,7 +151,7 @@ async def _prepare(settings: Settings) -> None:
         await resources.close()
 
 
-async def _principal(sessionmaker: Any) -> Principal:
+async def eval_principal(sessionmaker: Any) -> Principal:
     async with transaction(sessionmaker) as session:
         [user] = await UserRepository(session).all_by_email(EVAL_USER)
     return Principal(user_id=user.id, organization_id=user.organization_id, role=Role(user.role))

@@ -17,7 +17,7 @@ MIN_METRICS_TOKEN_LENGTH = 16
 _PLACEHOLDER_MARKERS = ("changeme", "change-me", "change_me", "secret", "placeholder", "example")
 
 
-LLMProvider = Literal["local", "openai"]
+LLMProvider = Literal["local", "openai", "anthropic", "gemini"]
 
 
 class Environment(enum.StrEnum):
@@ -136,7 +136,8 @@ class Settings(BaseSettings):
     search_keyword_budget_share: float = Field(default=0.2, gt=0, le=1)
 
     # Language models, in fallback order: "local" (a GGUF model run in-process; the bundled
-    # SmolLM2-135M-Instruct unless a path is given) and "openai" (any OpenAI-compatible API).
+    # SmolLM2-135M-Instruct unless a path is given), "openai" (any OpenAI-compatible API),
+    # "anthropic" and "gemini" (their own APIs, through their official clients).
     llm_providers: Annotated[list[LLMProvider], NoDecode] = Field(
         default_factory=lambda: list[LLMProvider](["local"]), min_length=1
     )
@@ -148,15 +149,32 @@ class Settings(BaseSettings):
     llm_openai_api_key: SecretStr | None = None
     llm_openai_model: str = "gpt-4o-mini"
     llm_openai_context_window: int = Field(default=128000, ge=512, le=10_000_000)
+    llm_anthropic_base_url: str | None = None
+    llm_anthropic_api_key: SecretStr | None = None
+    llm_anthropic_model: str = "claude-sonnet-5"
+    llm_anthropic_context_window: int = Field(default=200000, ge=512, le=10_000_000)
+    llm_gemini_base_url: str | None = None
+    llm_gemini_api_key: SecretStr | None = None
+    llm_gemini_model: str = "gemini-2.5-flash"
+    llm_gemini_context_window: int = Field(default=1_000_000, ge=512, le=10_000_000)
     llm_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
     llm_retries: int = Field(default=2, ge=0, le=10)
     llm_circuit_failures: int = Field(default=3, ge=1, le=100)
     llm_circuit_cooldown_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # Personal data replaced by placeholders before a prompt reaches a model: "external"
+    # (every provider but the in-process one), "all", or "off"; and whether the parties
+    # named in the documents' metadata count. An organization may choose otherwise.
+    llm_redact_pii: Literal["off", "external", "all"] = "external"
+    llm_redact_parties: bool = False
 
     # Chat: "generated" answers come from the language models and are verified sentence by
     # sentence; "extractive" answers quote the retrieved passages without any model.
     chat_answer_mode: Literal["generated", "extractive"] = "generated"
     chat_answer_tokens: int = Field(default=400, ge=32, le=8192)
+    # Size limits: messages (questions and answers) a conversation holds, and conversations
+    # a user keeps; past them the request is refused with 422 (delete some, or start anew).
+    chat_max_messages: int = Field(default=400, ge=2, le=100_000)
+    chat_max_conversations: int = Field(default=1000, ge=1, le=1_000_000)
     # Price per million tokens, [prompt, completion], by model name, for the estimated cost of
     # each model call (JSON). Models it does not name cost 0 (the local one).
     llm_prices: dict[str, tuple[float, float]] = Field(default_factory=dict)

@@ -191,3 +191,13 @@ class RateLimitMiddleware:
             await limiter.hit(failures.limit, failures.name, address)
         except (RedisError, OSError) as exc:
             log.warning("ratelimit.storage_unavailable", error_type=type(exc).__name__)
+
+
+async def spend(storage: Storage, limit: str, name: str, identity: str) -> bool:
+    """Spend one of `identity`'s `limit` in the class `name` (as the middleware counts an
+    HTTP request of that class): False when it is used up. A store that is down allows."""
+    try:
+        return await MovingWindowRateLimiter(storage).hit(parse(limit), name, identity)
+    except (RedisError, OSError) as exc:
+        log.warning("ratelimit.storage_unavailable", error_type=type(exc).__name__)
+        return True

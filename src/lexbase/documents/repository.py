@@ -86,6 +86,23 @@ class DocumentRepository(ScopedRepository[Document]):
         )
         return set((await self.session.execute(statement)).scalars().all())
 
+    async def parties(self, principal: Principal, ids: Sequence[str]) -> list[str]:
+        """The parties named in the legal metadata of those of `ids` the caller may see."""
+        if not ids:
+            return []
+        statement = (
+            self.statement_for(principal)
+            .where(Document.id.in_(list(ids)))
+            .with_only_columns(Document.legal_metadata)
+        )
+        names: list[str] = []
+        for metadata in (await self.session.execute(statement)).scalars():
+            for party in (metadata or {}).get("parties") or []:
+                name = party if isinstance(party, str) else party.get("name", "")
+                if isinstance(name, str) and name.strip() and name.strip() not in names:
+                    names.append(name.strip())
+        return names
+
     async def filenames(self, principal: Principal) -> dict[str, str]:
         """Every document the caller may see, by id, with its file name."""
         statement = self.statement_for(principal).with_only_columns(Document.id, Document.filename)

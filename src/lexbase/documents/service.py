@@ -207,6 +207,10 @@ class DocumentService:
         """Those of `ids` naming documents the caller may see now."""
         return await self.documents.visible_ids(principal, ids)
 
+    async def parties(self, principal: Principal, ids: Sequence[str]) -> list[str]:
+        """Parties named in the metadata of those of `ids` the caller may see now."""
+        return await self.documents.parties(principal, ids)
+
     async def list(
         self, principal: Principal, page: PageParams, **filters: Any
     ) -> tuple[Sequence[Document], int]:

@@ -15,12 +15,14 @@ import contextlib
 import json
 import time
 from datetime import datetime
+from typing import Any
 
 import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from pydantic import BaseModel, ValidationError
 
 from lexbase.auth.deps import authenticate
+from lexbase.chat import socket as chat_socket
 from lexbase.core.db import DATABASE_ERRORS, transaction, utcnow
 from lexbase.core.errors import LexbaseError
 from lexbase.core.events import Event
@@ -141,6 +143,14 @@ async def events(websocket: WebSocket, token: str | None = None) -> None:
         limits.release_address(address)
 
 
+def _json_object(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def _bearer(websocket: WebSocket) -> str | None:
     header = websocket.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -183,21 +193,41 @@ async def _serve(websocket: WebSocket, subscriber: Subscriber) -> None:
         await websocket.close(code=gone.code, reason=gone.reason)
         return
 
+    sending = asyncio.Lock()  # events and a chat answer share the socket
+
+    async def send(text: str) -> None:
+        async with sending:
+            await websocket.send_text(text)
+
     async def forward() -> None:
         async for event in resources.events.subscribe(principal.organization_id):
             if await subscriber.may_see(event):
-                await websocket.send_text(event.to_json())
+                await send(event.to_json())
+
+    asking: set[asyncio.Task[None]] = set()
 
     async def listen() -> None:
-        # Clients send nothing but a fresh `auth` message; reading is also how a disconnect
-        # is noticed while no events flow.
+        # Clients send a fresh `auth` message or a question (`chat.ask`); reading is also how
+        # a disconnect is noticed while no events flow.
         with contextlib.suppress(WebSocketDisconnect):
             while True:
-                raw = await websocket.receive_text()
-                with contextlib.suppress(ValidationError):
-                    message = AuthMessage.model_validate_json(raw)
-                    if message.type == "auth":
-                        await subscriber.check(message.token)
+                raw = _json_object(await websocket.receive_text())
+                if raw.get("type") == "auth":
+                    with contextlib.suppress(ValidationError):
+                        await subscriber.check(AuthMessage.model_validate(raw).token)
+                elif chat_socket.is_chat(raw):
+                    await subscriber.check()  # a question is a write: the caller, as of now
+                    if asking:
+                        await send(chat_socket.busy(raw))
+                        continue
+                    state = websocket.app.state
+                    task = asyncio.create_task(
+                        chat_socket.answer(
+                            send, raw, subscriber.principal, resources, state.search, state.chat
+                        )
+                    )
+                    asking.add(task)
+                    task.add_done_callback(asking.discard)
 
     tasks = [asyncio.create_task(forward()), asyncio.create_task(listen())]
     reason, code = "closed", status.WS_1000_NORMAL_CLOSURE
@@ -219,9 +249,9 @@ async def _serve(websocket: WebSocket, subscriber: Subscriber) -> None:
                 reason, code = "token expired", status.WS_1008_POLICY_VIOLATION
                 break
     finally:
-        for task in tasks:
+        for task in [*tasks, *asking]:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, *asking, return_exceptions=True)
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await websocket.close(code=code, reason=reason)
         log.info("realtime.disconnected", user_id=principal.user_id, reason=reason)

@@ -1,7 +1,12 @@
-"""Language models: an in-process GGUF model (`local`) and OpenAI-compatible endpoints
-(`openai`), in the fallback order the settings give (providers/llm/chain.py)."""
+"""Language models: an in-process GGUF model (`local`), OpenAI-compatible endpoints
+(`openai`), Anthropic (`anthropic`) and Gemini (`gemini`), in the fallback order the settings
+give (providers/llm/chain.py)."""
 
 from __future__ import annotations
+
+import importlib
+
+from pydantic import SecretStr
 
 from lexbase.core.config import Settings
 from lexbase.providers.llm.base import (
@@ -13,6 +18,15 @@ from lexbase.providers.llm.base import (
     Usage,
 )
 from lexbase.providers.llm.chain import AllProvidersFailed, LLMChain, RetryPolicy
+from lexbase.providers.llm.privacy import Privacy
+
+# Remote providers by name: their module and class; each reads its settings
+# `llm_<name>_base_url`, `_api_key`, `_model` and `_context_window`.
+REMOTE = {
+    "openai": ("lexbase.providers.llm.openai_compat", "OpenAICompatibleLLM"),
+    "anthropic": ("lexbase.providers.llm.anthropic_api", "AnthropicLLM"),
+    "gemini": ("lexbase.providers.llm.gemini_api", "GeminiLLM"),
+}
 
 
 def open_llm(name: str, settings: Settings) -> LLM:
@@ -29,17 +43,18 @@ def open_llm(name: str, settings: Settings) -> LLM:
             threads=settings.llm_local_threads,
             queue=settings.llm_local_queue,
         )
-    if name == "openai":
-        from lexbase.providers.llm.openai_compat import OpenAICompatibleLLM
-
-        key = settings.llm_openai_api_key
-        return OpenAICompatibleLLM(
-            base_url=settings.llm_openai_base_url,
-            api_key=key.get_secret_value() if key is not None else "not-needed",
-            model=settings.llm_openai_model,
-            context_window=settings.llm_openai_context_window,
+    if name in REMOTE:
+        module_name, class_name = REMOTE[name]
+        provider = getattr(importlib.import_module(module_name), class_name)
+        key: SecretStr | None = getattr(settings, f"llm_{name}_api_key")
+        llm: LLM = provider(
+            base_url=getattr(settings, f"llm_{name}_base_url"),
+            api_key=key.get_secret_value() if key is not None else "not-set",
+            model=getattr(settings, f"llm_{name}_model"),
+            context_window=getattr(settings, f"llm_{name}_context_window"),
             timeout=settings.llm_timeout_seconds,
         )
+        return llm
     raise LLMError(f"unknown language model provider: {name}")
 
 
@@ -59,6 +74,7 @@ __all__ = [
     "Completion",
     "LLMChain",
     "LLMError",
+    "Privacy",
     "RetryPolicy",
     "TransientLLMError",
     "Usage",

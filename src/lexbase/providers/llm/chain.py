@@ -8,6 +8,9 @@ tried. A permanent failure moves on at once. `failures` consecutive failed calls
 provider's circuit for `cooldown` seconds, so a dead endpoint costs no time per question. A
 stream falls back only before its first piece: once text has reached the caller, a failure is
 the caller's to handle. `AllProvidersFailed` tells the caller to answer without a model.
+
+With a `Privacy` policy, a provider it covers gets the prompt with personal data replaced by
+placeholders, and its answer comes back with them restored (providers/llm/privacy.py).
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import structlog
 
 from lexbase.providers.llm.base import LLM, ChatMessage, Completion, LLMError, TransientLLMError
+from lexbase.providers.llm.privacy import Privacy, Redaction, StreamRestorer
 
 log = structlog.get_logger(__name__)
 
@@ -67,13 +71,20 @@ class LLMChain:
         return [p for p in self.providers if not self._circuit(p).is_open(now)]
 
     async def complete(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.0
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.0,
+        privacy: Privacy | None = None,
     ) -> Completion:
         for provider in self.available():
+            redaction = _redaction(provider, privacy)
+            prompt = redaction.messages(messages) if redaction else messages
             for attempt in range(self.policy.retries + 1):
                 try:
                     completion = await provider.complete(
-                        messages, max_tokens=max_tokens, temperature=temperature
+                        prompt, max_tokens=max_tokens, temperature=temperature
                     )
                 except TransientLLMError as exc:
                     if attempt < self.policy.retries:
@@ -84,22 +95,39 @@ class LLMChain:
                     self._failed(provider, exc)
                 else:
                     self._succeeded(provider)
+                    if redaction is not None:
+                        completion = replace(completion, text=redaction.restore(completion.text))
                     return completion
                 break
         raise AllProvidersFailed("no language model answered")
 
     async def stream(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.0
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float = 0.0,
+        privacy: Privacy | None = None,
     ) -> AsyncIterator[str | Completion]:
         for provider in self.available():
+            redaction = _redaction(provider, privacy)
+            prompt = redaction.messages(messages) if redaction else messages
             for attempt in range(self.policy.retries + 1):
                 started = False
+                restorer = StreamRestorer(redaction) if redaction else None
                 try:
                     async for piece in provider.stream(
-                        messages, max_tokens=max_tokens, temperature=temperature
+                        prompt, max_tokens=max_tokens, temperature=temperature
                     ):
                         started = True
-                        yield piece
+                        if restorer is None:
+                            yield piece
+                        elif isinstance(piece, Completion):
+                            if rest := restorer.flush():
+                                yield rest
+                            yield replace(piece, text=restorer.redaction.restore(piece.text))
+                        elif shown := restorer.feed(piece):
+                            yield shown
                 except TransientLLMError as exc:
                     if started:
                         self._failed(provider, exc)
@@ -140,3 +168,9 @@ class LLMChain:
     async def close(self) -> None:
         for provider in self.providers:
             await provider.close()
+
+
+def _redaction(provider: LLM, privacy: Privacy | None) -> Redaction | None:
+    if privacy is None or not privacy.applies_to(provider.name):
+        return None
+    return Redaction(privacy.names)

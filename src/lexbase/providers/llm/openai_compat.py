@@ -5,7 +5,6 @@ the client makes none of its own; failures are sorted into transient and permane
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -18,14 +17,15 @@ from lexbase.providers.llm.base import (
     TransientLLMError,
     Usage,
 )
+from lexbase.providers.llm.remote import (
+    RemoteLLM,
+    estimated_prompt_tokens,
+    retry_after,
+    status_error,
+)
 
-# Without the model's tokenizer, a prompt is measured at this many characters a token: fewer
-# than English text averages, so packing never overfills a context window.
-CHARS_PER_TOKEN = 3.0
-MESSAGE_OVERHEAD = 4
 
-
-class OpenAICompatibleLLM:
+class OpenAICompatibleLLM(RemoteLLM):
     name = "openai"
 
     def __init__(
@@ -37,17 +37,10 @@ class OpenAICompatibleLLM:
         context_window: int,
         timeout: float,
     ) -> None:
-        self.model = model
-        self.context_window = context_window
+        super().__init__(model, context_window)
         self.client = openai.AsyncOpenAI(
             base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0
         )
-
-    def count_tokens(self, text: str) -> int:
-        return math.ceil(len(text) / CHARS_PER_TOKEN)
-
-    def _estimate(self, messages: Sequence[ChatMessage]) -> int:
-        return sum(self.count_tokens(m.content) + MESSAGE_OVERHEAD for m in messages)
 
     async def complete(
         self,
@@ -70,7 +63,7 @@ class OpenAICompatibleLLM:
         usage = (
             Usage(response.usage.prompt_tokens, response.usage.completion_tokens)
             if response.usage is not None
-            else Usage(self._estimate(messages), self.count_tokens(text))
+            else Usage(estimated_prompt_tokens(messages), self.count_tokens(text))
         )
         return Completion(
             text, self.name, response.model or self.model, usage, choice.finish_reason
@@ -105,7 +98,7 @@ class OpenAICompatibleLLM:
         except openai.OpenAIError as exc:
             raise _translated(exc) from exc
         if usage is None:  # the server reported none: count as this model would
-            usage = Usage(self._estimate(messages), self.count_tokens(text))
+            usage = Usage(estimated_prompt_tokens(messages), self.count_tokens(text))
         yield Completion(text, self.name, model, usage, reason)
 
     def _request(
@@ -130,21 +123,8 @@ class OpenAICompatibleLLM:
 
 
 def _translated(exc: openai.OpenAIError) -> LLMError:
-    """Timeouts, dropped connections, 408/409/429 and 5xx are worth another try; a 429's
-    Retry-After is kept. Anything else (a bad request, refused credentials) is not."""
     if isinstance(exc, openai.APITimeoutError | openai.APIConnectionError):
-        return TransientLLMError(f"{type(exc).__name__}")
+        return TransientLLMError(type(exc).__name__)
     if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        if status in (408, 409, 429) or status >= 500:
-            return TransientLLMError(f"HTTP {status}", retry_after=_retry_after(exc))
-        return LLMError(f"HTTP {status}")
+        return status_error(exc.status_code, retry_after(exc.response.headers))
     return TransientLLMError(type(exc).__name__)
-
-
-def _retry_after(exc: openai.APIStatusError) -> float | None:
-    value = exc.response.headers.get("retry-after")
-    try:
-        return max(float(value), 0.0) if value is not None else None
-    except ValueError:
-        return None
