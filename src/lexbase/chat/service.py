@@ -25,6 +25,7 @@ from lexbase.chat.answer import NO_SOURCES, Packed, Passage, pack, sanitize
 from lexbase.chat.deps import ChatState
 from lexbase.chat.errors import ConversationNotFound, LimitReached, UnknownScope
 from lexbase.chat.extractive import extractive_answer
+from lexbase.chat.followup import Query, standalone
 from lexbase.chat.models import Conversation, Message
 from lexbase.chat.repository import ConversationRepository, MessageRepository
 from lexbase.chat.schemas import (
@@ -166,7 +167,8 @@ class ChatService:
     async def ask(self, principal: Principal, conversation_id: str, content: str) -> MessageOut:
         started = time.perf_counter()
         scope, history, privacy = await self._begin(principal, conversation_id, content)
-        passages = await self._retrieve(principal, content, *scope)
+        query = standalone(content, history)
+        passages = await self._retrieve(principal, query, *scope)
         made = await self._answer(principal, content, passages, history, privacy)
         message = await self._store(principal, conversation_id, made, started)
         return render(message, {c.document_id for c in made.answer.citations})
@@ -179,7 +181,8 @@ class ChatService:
         stream the client closes stops the model; what was made is stored `incomplete`."""
         started = time.perf_counter()
         scope, history, privacy = await self._begin(principal, conversation_id, content)
-        passages = await self._retrieve(principal, content, *scope)
+        query = standalone(content, history)
+        passages = await self._retrieve(principal, query, *scope)
         llm, settings = self.chat.llm, self.resources.settings
         if llm is None or settings.chat_answer_mode == "extractive":
             packed = _pack_without_model(passages, content)
@@ -342,6 +345,21 @@ class ChatService:
         return message
 
     async def _retrieve(
+        self,
+        principal: Principal,
+        query: Query,
+        matter_id: str | None,
+        document_ids: list[str] | None,
+    ) -> list[Passage]:
+        """Passages for the query within the conversation's scope; a follow-up looks first
+        in the documents the previous answer cited."""
+        if query.focus:
+            focus = [d for d in query.focus if document_ids is None or d in document_ids]
+            if focus and (found := await self._search(principal, query.text, matter_id, focus)):
+                return found
+        return await self._search(principal, query.text, matter_id, document_ids)
+
+    async def _search(
         self,
         principal: Principal,
         question: str,
