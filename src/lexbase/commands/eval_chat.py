@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -27,6 +28,7 @@ from lexbase.commands.evaluate import eval_principal, prepare_firm
 from lexbase.commands.ingest import IngestOptions, Reporter, ingest
 from lexbase.core.config import Settings
 from lexbase.core.db import transaction
+from lexbase.core.principal import Principal
 from lexbase.documents.repository import DocumentContentRepository, DocumentRepository
 from lexbase.providers.resources import open_resources
 from lexbase.search.deps import SearchState
@@ -55,12 +57,12 @@ class ChatEvalReport:
             f"citation hit rate {share(self.hits, self.answers)}",
             f"cited-character precision {share(self.relevant_chars, self.cited_chars)}",
             f"grounded answers {share(self.grounded, self.answers)}",
-            f"time to first token {_percentiles(self.first_token_s)}",
-            f"total time {_percentiles(self.total_s)}",
+            f"time to first token {percentiles(self.first_token_s)}",
+            f"total time {percentiles(self.total_s)}",
         ]
 
 
-def _percentiles(values: Sequence[float]) -> str:
+def percentiles(values: Sequence[float]) -> str:
     if not values:
         return "n/a"
     ordered = sorted(values)
@@ -68,17 +70,29 @@ def _percentiles(values: Sequence[float]) -> str:
     return f"p50 {statistics.median(ordered):.2f} s, p95 {p95:.2f} s"
 
 
-async def run_chat_eval(
-    settings: Settings,
-    corpus_dir: Path,
-    files: Sequence[str],
-    queries: Sequence[dict[str, Any]],
-    *,
-    reporter: Reporter,
-    progress: TextIO | None = None,
-) -> ChatEvalReport:
+@dataclass
+class EvalFirm:
+    """The evaluation firm with its corpus ingested, and what answering needs."""
+
+    resources: Any
+    search: SearchState
+    chat: ChatState
+    principal: Principal
+    path_of: dict[str, str]  # document id -> corpus file
+    ingest_seconds: float
+
+    @property
+    def service(self) -> ChatService:
+        return ChatService(self.resources, self.search, self.chat)
+
+
+@asynccontextmanager
+async def eval_firm(
+    settings: Settings, corpus_dir: Path, files: Sequence[str], reporter: Reporter
+) -> AsyncIterator[EvalFirm]:
+    """Ingest the corpus into the evaluation firm (as `lexbase eval` does) and open the
+    resources chat answers with; closed on exit."""
     await prepare_firm(settings)
-    report = ChatEvalReport()
     started = time.monotonic()
     summary = await ingest(
         settings,
@@ -87,7 +101,7 @@ async def run_chat_eval(
         IngestOptions(concurrency=4, timeout=24 * 3600),
         reporter,
     )
-    report.ingest_seconds = time.monotonic() - started
+    ingest_seconds = time.monotonic() - started
     if summary.failures:
         raise RuntimeError(f"{len(summary.failures)} corpus files failed to ingest")
     by_name = {Path(f).name: f for f in files}
@@ -99,15 +113,34 @@ async def run_chat_eval(
         async with transaction(resources.sessionmaker) as session:
             names = await DocumentRepository(session).filenames(principal)
         path_of = {id_: by_name[name] for id_, name in names.items() if name in by_name}
+        yield EvalFirm(resources, search, chat, principal, path_of, ingest_seconds)
+    finally:
+        await chat.close()
+        await search.embedder.close()
+        await resources.close()
+
+
+async def run_chat_eval(
+    settings: Settings,
+    corpus_dir: Path,
+    files: Sequence[str],
+    queries: Sequence[dict[str, Any]],
+    *,
+    reporter: Reporter,
+    progress: TextIO | None = None,
+) -> ChatEvalReport:
+    report = ChatEvalReport()
+    async with eval_firm(settings, corpus_dir, files, reporter) as firm:
+        report.ingest_seconds = firm.ingest_seconds
         texts: dict[str, str] = {}
-        service = ChatService(resources, search, chat)
+        service = firm.service
         for number, test in enumerate(queries, start=1):
-            conversation = await service.create(principal, ConversationCreate())
+            conversation = await service.create(firm.principal, ConversationCreate())
             begun = time.perf_counter()
             first: float | None = None
             message: dict[str, Any] = {}
             async for name, data in service.ask_streaming(
-                principal, conversation.id, test["query"][:8000]
+                firm.principal, conversation.id, test["query"][:8000]
             ):
                 if name == "token" and first is None:
                     first = time.perf_counter() - begun
@@ -116,14 +149,10 @@ async def run_chat_eval(
             report.total_s.append(time.perf_counter() - begun)
             if first is not None:
                 report.first_token_s.append(first)
-            await _score(resources, report, message, test, path_of, texts)
+            await _score(firm.resources, report, message, test, firm.path_of, texts)
             if progress is not None and number % 10 == 0:
                 progress.write(f"\r{number}/{len(queries)} questions")
                 progress.flush()
-    finally:
-        await chat.close()
-        await search.embedder.close()
-        await resources.close()
     return report
 
 
