@@ -22,6 +22,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("organizations") as batch:
-        batch.drop_column("redact_parties")
-        batch.drop_column("pii_redaction")
+    # A plain DROP COLUMN (SQLite 3.35+): a batch rebuild would drop and recreate the table
+    # every other table refers to.
+    op.drop_column("organizations", "redact_parties")
+    op.drop_column("organizations", "pii_redaction")
