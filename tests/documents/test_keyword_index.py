@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from lexbase.core.db import create_engine
 from lexbase.search.keyword_index import chunk_index
@@ -20,6 +23,21 @@ MEMO = (
 
 
 async def matching_chunks(
+    make_settings: SettingsFactory, organization_id: str, query: str
+) -> list[str]:
+    """The index's hits; the SQLite integrity check is a write, tried again while the app's
+    own writes (job bookkeeping, audit flushes) hold the database."""
+    for _ in range(20):
+        try:
+            return await _matching_chunks(make_settings, organization_id, query)
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            await asyncio.sleep(0.5)
+    return await _matching_chunks(make_settings, organization_id, query)
+
+
+async def _matching_chunks(
     make_settings: SettingsFactory, organization_id: str, query: str
 ) -> list[str]:
     engine = create_engine(make_settings())

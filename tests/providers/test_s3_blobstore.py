@@ -247,7 +247,10 @@ async def test_documents_are_stored_in_the_bucket(
     bucket: str,
     tenant: Tenant,
 ) -> None:
-    settings = _s3_settings(make_settings, moto_server, bucket, s3_key_prefix="lexbase")
+    # Readiness gets time to spare: a loaded machine's slow S3 answer is not what this tests.
+    settings = _s3_settings(
+        make_settings, moto_server, bucket, s3_key_prefix="lexbase", ready_timeout_seconds=15
+    )
     headers = tenant["paralegal"].headers
     data = b"Motion to compel, stored in S3.\n"
     key = hashlib.sha256(data).hexdigest()
