@@ -48,4 +48,6 @@ def test_eval_chat_reports_verified_citations_and_hits(tmp_path: Path) -> None:
     assert "verified citations 100.0%" in report
     hit_rate = float(re.search(r"citation hit rate ([\d.]+)%", report).group(1))  # type: ignore[union-attr]
     assert hit_rate > 25  # two contracts and their own questions
+    reachable = float(re.search(r"sources hit rate ([\d.]+)%", report).group(1))  # type: ignore[union-attr]
+    assert reachable >= hit_rate  # a citation quotes a packed source
     assert re.search(r"time to first token p50 [\d.]+ s", report)

@@ -58,7 +58,9 @@ async def test_a_streamed_answer_opens_with_its_sources_and_ends_done(
     make_settings: SettingsFactory, tenant: Tenant
 ) -> None:
     headers = tenant["attorney"].headers
-    app = create_app(make_settings(chat_answer_tokens=64, llm_local_context=2048))
+    app = create_app(
+        make_settings(chat_answer_mode="generated", chat_answer_tokens=64, llm_local_context=2048)
+    )
     async with serving(app) as c:
         await indexed(c, headers, CONTRACT, "msa.txt")
         conversation_id = await conversation(c, headers)
@@ -115,7 +117,9 @@ async def test_a_client_that_leaves_stops_the_model_and_keeps_the_partial_answer
     make_settings: SettingsFactory, tenant: Tenant
 ) -> None:
     headers = tenant["attorney"].headers
-    app = create_app(make_settings(chat_answer_tokens=400, llm_local_context=2048))
+    app = create_app(
+        make_settings(chat_answer_mode="generated", chat_answer_tokens=400, llm_local_context=2048)
+    )
     async with serving(app) as c:
         await indexed(c, headers, CONTRACT, "msa.txt")
         conversation_id = await conversation(c, headers)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lexbase.chat.answer import Passage, pack, sanitize
-from lexbase.chat.extractive import extractive_answer
+from lexbase.chat.extractive import asked_text, extractive_answer
 from lexbase.chat.sources import Source
 from lexbase.chat.verify import verify
 from lexbase.providers.llm.local import LocalLLM, bundled_model
@@ -86,6 +86,35 @@ def test_extractive_answer_quotes_the_best_sentences() -> None:
     assert "Delaware" in answer.sentences[0].text
     quotes_are_exact(answer, {"doc-1": DOCUMENT, "doc-2": OTHER})
     assert extractive_answer("zebra migration patterns", SOURCES).sentences == []
+    # The lease shares no word of the question and nothing says it is close in meaning.
+    assert all(citation.document_id == "doc-1" for citation in answer.citations)
+
+
+def test_closeness_in_meaning_picks_the_sentence_words_alone_cannot() -> None:
+    question = "When does the contract expire?"  # no word in common with the term clause
+    seen: list[str] = []
+
+    def relevance(texts: object) -> list[float]:
+        seen.extend(texts)  # type: ignore[call-overload]
+        return [0.9 if "three years" in t else 0.0 for t in texts]  # type: ignore[attr-defined]
+
+    assert extractive_answer(question, SOURCES).sentences == []
+    answer = extractive_answer(question, SOURCES, relevance)
+    [sentence] = answer.sentences
+    assert "continues for three years" in sentence.text
+    quotes_are_exact(answer, {"doc-1": DOCUMENT, "doc-2": OTHER})
+    assert any("tenant pays rent" in text for text in seen), "every source's sentences scored"
+
+
+def test_at_most_two_sentences_come_from_one_passage() -> None:
+    answer = extractive_answer("agreement term law liability fees party", [source(1, DOCUMENT)])
+    assert len(answer.sentences) == 2
+
+
+def test_words_naming_the_documents_are_not_part_of_what_is_asked() -> None:
+    named = Source(1, "doc-1", "chunk-1", "Supply Agreement of Acme", DOCUMENT, 0, len(DOCUMENT), 1)
+    asked = asked_text("Consider the Supply Agreement of Acme; what law governs?", [named])
+    assert asked == "Consider the of what law governs?"
 
 
 def test_planted_links_and_images_are_removed() -> None:

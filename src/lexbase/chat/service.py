@@ -24,7 +24,7 @@ from lexbase.audit.service import record
 from lexbase.chat.answer import NO_SOURCES, Packed, Passage, pack, sanitize
 from lexbase.chat.deps import ChatState
 from lexbase.chat.errors import ConversationNotFound, LimitReached, UnknownScope
-from lexbase.chat.extractive import extractive_answer
+from lexbase.chat.extractive import asked_text, extractive_answer
 from lexbase.chat.followup import Query, standalone
 from lexbase.chat.models import Conversation, Message
 from lexbase.chat.repository import ConversationRepository, MessageRepository
@@ -47,6 +47,7 @@ from lexbase.documents.service import DocumentService
 from lexbase.matters.errors import MatterNotFound
 from lexbase.matters.service import get_matter
 from lexbase.organizations.service import privacy_of
+from lexbase.providers.base import Embedder
 from lexbase.providers.llm import AllProvidersFailed, ChatMessage, Completion, LLMError, Privacy
 from lexbase.search.deps import SearchState
 from lexbase.search.schemas import MAX_QUERY_CHARS, SearchFilters, SearchRequest
@@ -184,7 +185,7 @@ class ChatService:
         query = standalone(content, history)
         passages = await self._retrieve(principal, query, *scope)
         llm, settings = self.chat.llm, self.resources.settings
-        if llm is None or settings.chat_answer_mode == "extractive":
+        if llm is None or not self.chat.generates:
             packed = _pack_without_model(passages, content)
         else:
             turns = [ChatMessage(_role(m.role), m.content) for m in history]
@@ -194,7 +195,7 @@ class ChatService:
         text, stored = "", False
         completion: Completion | None = None
         try:
-            if llm is not None and settings.chat_answer_mode == "generated" and packed.sources:
+            if llm is not None and self.chat.generates and packed.sources:
                 policy = await self._with_parties(principal, privacy, packed)
                 try:
                     async for piece in llm.stream(
@@ -223,7 +224,7 @@ class ChatService:
                     usage.completion_tokens,
                 )
             else:
-                made = self._extractive(content, packed)
+                made = await self._extractive(content, packed)
                 for sentence in made.answer.sentences:
                     yield "token", {"text": sentence.text + " "}
             yield "citations", _citations_event(made.answer)
@@ -399,9 +400,9 @@ class ChatService:
         llm = self.chat.llm
         settings = self.resources.settings
         turns = [ChatMessage(_role(m.role), m.content) for m in history]
-        if llm is None or settings.chat_answer_mode == "extractive":
+        if llm is None or not self.chat.generates:
             packed = _pack_without_model(passages, question)
-            return self._extractive(question, packed)
+            return await self._extractive(question, packed)
         packed = pack(passages, question, turns, llm.primary, settings.chat_answer_tokens)
         if not packed.sources:
             return Made(VerifiedAnswer(NO_SOURCES, [], []), "generated", None, None, 0, 0)
@@ -412,7 +413,7 @@ class ChatService:
             )
         except (AllProvidersFailed, LLMError) as exc:
             log.warning("chat.model_unavailable", error=str(exc))
-            return self._extractive(question, packed)
+            return await self._extractive(question, packed)
         answer = verify(sanitize(completion.text, packed.sources), packed.sources)
         return Made(
             answer,
@@ -423,12 +424,25 @@ class ChatService:
             completion.usage.completion_tokens,
         )
 
-    @staticmethod
-    def _extractive(question: str, packed: Packed) -> Made:
-        answer = extractive_answer(question, packed.sources)
+    async def _extractive(self, question: str, packed: Packed) -> Made:
+        """The sources' best sentences, scored by the question's words and — once the search
+        embedder is ready (it is never waited for) — by closeness in meaning."""
+        embedder = self.search.embedder.loaded()
+        answer = await asyncio.to_thread(_quote, question, packed.sources, embedder)
         if not answer.sentences:
             answer = VerifiedAnswer(NO_SOURCES, [], [])
         return Made(answer, "extractive", None, None, 0, 0)
+
+
+def _quote(question: str, sources: list[Source], embedder: Embedder | None) -> VerifiedAnswer:
+    if embedder is None or not sources:
+        return extractive_answer(question, sources)
+    asked = embedder.embed_query(asked_text(question, sources))
+
+    def relevance(texts: Sequence[str]) -> list[float]:
+        return [float(x) for x in embedder.embed_passages(texts) @ asked]
+
+    return extractive_answer(question, sources, relevance)
 
 
 def _pack_without_model(passages: list[Passage], question: str) -> Packed:

@@ -6,6 +6,8 @@ the evaluation firm, streamed as a client would receive it. Reported:
   document (must be 100%);
 - **hit rate**: the share of answers with at least one citation overlapping a ground-truth
   span of the question;
+- **sources hit rate**: the share of answers whose packed sources (the `sources` event)
+  overlap a ground-truth span — what the answer could have cited at best;
 - **cited-character precision**: of all characters cited, the share inside ground truth;
 - **grounded**: the share of answers whose every sentence a source supports;
 - time to first token and total time, p50 / p95.
@@ -40,6 +42,7 @@ class ChatEvalReport:
     citations: int = 0
     verified: int = 0
     hits: int = 0
+    source_hits: int = 0
     grounded: int = 0
     cited_chars: int = 0
     relevant_chars: int = 0
@@ -55,6 +58,7 @@ class ChatEvalReport:
             f"answers {self.answers}, citations {self.citations}",
             f"verified citations {share(self.verified, self.citations)}",
             f"citation hit rate {share(self.hits, self.answers)}",
+            f"sources hit rate {share(self.source_hits, self.answers)}",
             f"cited-character precision {share(self.relevant_chars, self.cited_chars)}",
             f"grounded answers {share(self.grounded, self.answers)}",
             f"time to first token {percentiles(self.first_token_s)}",
@@ -139,9 +143,12 @@ async def run_chat_eval(
             begun = time.perf_counter()
             first: float | None = None
             message: dict[str, Any] = {}
+            sources: list[dict[str, Any]] = []
             async for name, data in service.ask_streaming(
                 firm.principal, conversation.id, test["query"][:8000]
             ):
+                if name == "sources":
+                    sources = data["sources"]
                 if name == "token" and first is None:
                     first = time.perf_counter() - begun
                 if name == "done":
@@ -150,6 +157,11 @@ async def run_chat_eval(
             if first is not None:
                 report.first_token_s.append(first)
             await _score(firm.resources, report, message, test, firm.path_of, texts)
+            truth = _truth(test)
+            report.source_hits += any(
+                _overlap(s["start"], s["end"], firm.path_of.get(s["document_id"]), truth)
+                for s in sources
+            )
             if progress is not None and number % 10 == 0:
                 progress.write(f"\r{number}/{len(queries)} questions")
                 progress.flush()
@@ -166,7 +178,7 @@ async def _score(
 ) -> None:
     report.answers += 1
     report.grounded += bool(message.get("grounded"))
-    truth = [(s["file_path"], s["span"][0], s["span"][1]) for s in test.get("snippets", [])]
+    truth = _truth(test)
     hit = False
     for citation in message.get("citations", []):
         report.citations += 1
@@ -178,13 +190,25 @@ async def _score(
         start, end = citation["start"], citation["end"]
         report.verified += texts[document_id][start:end] == citation["quote"]
         report.cited_chars += end - start
-        path = path_of.get(document_id)
-        overlaps = [
-            min(end, hi) - max(start, lo)
-            for file_path, lo, hi in truth
-            if file_path == path and start < hi and end > lo
-        ]
-        if overlaps:
+        overlap = _overlap(start, end, path_of.get(document_id), truth)
+        if overlap:
             hit = True
-            report.relevant_chars += max(overlaps)
+            report.relevant_chars += overlap
     report.hits += hit
+
+
+Span = tuple[str, int, int]
+
+
+def _truth(test: dict[str, Any]) -> list[Span]:
+    return [(s["file_path"], s["span"][0], s["span"][1]) for s in test.get("snippets", [])]
+
+
+def _overlap(start: int, end: int, path: str | None, truth: Sequence[Span]) -> int:
+    """The most characters of [start, end) in `path` that one ground-truth span covers."""
+    overlaps = [
+        min(end, hi) - max(start, lo)
+        for file_path, lo, hi in truth
+        if file_path == path and start < hi and end > lo
+    ]
+    return max(overlaps, default=0)

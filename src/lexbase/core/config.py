@@ -168,8 +168,9 @@ class Settings(BaseSettings):
     llm_redact_parties: bool = False
 
     # Chat: "generated" answers come from the language models and are verified sentence by
-    # sentence; "extractive" answers quote the retrieved passages without any model.
-    chat_answer_mode: Literal["generated", "extractive"] = "generated"
+    # sentence; "extractive" answers quote the retrieved passages without any model; "auto"
+    # is extractive when the only model is the bundled SmolLM2-135M, generated otherwise.
+    chat_answer_mode: Literal["auto", "generated", "extractive"] = "auto"
     chat_answer_tokens: int = Field(default=400, ge=32, le=8192)
     # Size limits: messages (questions and answers) a conversation holds, and conversations
     # a user keeps; past them the request is refused with 422 (delete some, or start anew).

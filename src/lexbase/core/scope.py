@@ -5,12 +5,15 @@ Every repository that reads organization data derives from `ScopedRepository`, w
 filed under a matter — the walls the caller may see through. Another organization's or a
 walled matter's row is simply absent, so callers answer 404, never 403.
 
-This module knows the matter tables because walls *are* the access model of every domain.
+Walls *are* the access model of every domain, yet the matter tables belong to the matters
+domain: it registers them here when its models load (`register_walls`), and a scope asked
+for before that fails loudly rather than open.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
@@ -18,7 +21,6 @@ from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from lexbase.core.db import Base
 from lexbase.core.principal import Principal
 from lexbase.core.repository import Repository
-from lexbase.matters.models import Matter, MatterMember
 
 ModelT = TypeVar("ModelT", bound=Base)
 ModelClass = TypeVar("ModelClass", bound=type[Any])
@@ -46,18 +48,43 @@ def document_scoped(
     return register
 
 
+@dataclass(frozen=True)
+class WallTables:
+    """The matters table (`id`, `organization_id`, `restricted`) and its members table
+    (`matter_id`, `user_id`)."""
+
+    matter: Any
+    member: Any
+
+
+_WALLS: list[WallTables] = []
+
+
+def register_walls(tables: WallTables) -> None:
+    """Called by the matters domain as its models load."""
+    _WALLS[:] = [tables]
+
+
+def _walls() -> WallTables:
+    if not _WALLS:
+        raise RuntimeError("no wall tables registered: lexbase.matters.models is not loaded")
+    return _WALLS[0]
+
+
 def visible_matter_ids(principal: Principal) -> Select[str]:
     """Ids of the matters the principal may see: open ones, walled ones it is a member of,
     and every matter of its organization for admins."""
-    statement = select(Matter.id).where(Matter.organization_id == principal.organization_id)
+    matter = _walls().matter
+    statement = select(matter.id).where(matter.organization_id == principal.organization_id)
     if not principal.is_admin:
         statement = statement.where(_wall_clause(principal))
     return statement
 
 
 def _wall_clause(principal: Principal) -> ColumnElement[bool]:
-    members = select(MatterMember.matter_id).where(MatterMember.user_id == principal.user_id)
-    return or_(Matter.restricted.is_(False), Matter.id.in_(members))
+    walls = _walls()
+    members = select(walls.member.matter_id).where(walls.member.user_id == principal.user_id)
+    return or_(walls.matter.restricted.is_(False), walls.matter.id.in_(members))
 
 
 def scope_clause(model: Any, principal: Principal) -> ColumnElement[bool]:
@@ -66,7 +93,7 @@ def scope_clause(model: Any, principal: Principal) -> ColumnElement[bool]:
     if organization_column is None:
         return false()  # a model without a tenant column is not readable through a scope
     clause: ColumnElement[bool] = organization_column == principal.organization_id
-    if model is Matter:
+    if model is _walls().matter:
         return clause if principal.is_admin else clause & _wall_clause(principal)
     matter_column = getattr(model, "matter_id", None)
     if matter_column is not None and not principal.is_admin:
@@ -80,8 +107,9 @@ def unwalled_clause(model: Any, organization_id: str) -> ColumnElement[bool]:
     """`model`'s rows of the organization that no wall covers: filed under no matter or under
     an open one. Statistics shared by every caller of a firm (search's word counts) are taken
     over these alone, so they carry nothing of what a wall hides."""
-    open_matters = select(Matter.id).where(
-        Matter.organization_id == organization_id, Matter.restricted.is_(False)
+    matter = _walls().matter
+    open_matters = select(matter.id).where(
+        matter.organization_id == organization_id, matter.restricted.is_(False)
     )
     clause: ColumnElement[bool] = (model.organization_id == organization_id) & or_(
         model.matter_id.is_(None), model.matter_id.in_(open_matters)

@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lexbase.core.db import Base, IdMixin, TimestampMixin, utcnow
+from lexbase.core.scope import WallTables, register_walls
 
 
 class Client(IdMixin, TimestampMixin, Base):
@@ -53,3 +54,7 @@ class MatterMember(Base):
     added_by: Mapped[str | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
+
+
+# Walls are every domain's access model: the one scoping helper filters by these tables.
+register_walls(WallTables(matter=Matter, member=MatterMember))

@@ -67,6 +67,10 @@ class EmbedderHandle:
             await asyncio.shield(self._task)
         return self._embedder if self.ready else None
 
+    def loaded(self) -> Embedder | None:
+        """The embedder if it is ready now, without waiting (None otherwise)."""
+        return self._embedder if self.ready else None
+
     async def wait(self) -> Embedder | None:
         """The embedder once it is made and loaded (None if that failed) — for startup and
         commands, which may wait for a build."""
