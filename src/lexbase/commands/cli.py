@@ -390,6 +390,62 @@ def evaluate_chat(
         typer.echo(line)
 
 
+CUAD_HELP = "The CUAD eval set's folder (queries.json, corpus/)"
+
+
+@app.command("train-clauses")
+def train_clauses(
+    eval_dir: Annotated[Path, typer.Argument(help=CUAD_HELP, exists=True, file_okay=False)],
+    out: Annotated[
+        Path | None, typer.Option(help="Model file to write (default: the bundled one)")
+    ] = None,
+    c: Annotated[float, typer.Option(min=0.0001, help="Inverse regularization")] = 4.0,
+    features: Annotated[int, typer.Option(min=100, help="Vocabulary size")] = 50_000,
+    contracts: Annotated[
+        int | None, typer.Option(min=1, help="Train on the first N training contracts only")
+    ] = None,
+) -> None:
+    """Rebuild the clause classifiers from the CUAD labels (held-out contracts excluded)."""
+    import time
+
+    from lexbase.commands.clauses import Labels, train
+    from lexbase.intelligence.clauses import BUNDLED
+
+    labels = Labels.load(eval_dir)
+    files = labels.split(held_out=False)[:contracts]
+    started = time.perf_counter()
+    model = train(labels, files, c=c, features=features)
+    target = out or BUNDLED
+    model.save(target)
+    typer.echo(
+        f"trained on {len(files)} contracts, {model.meta['sentences']} sentences, "
+        f"{len(model.categories)} categories in {time.perf_counter() - started:.0f} s: {target}"
+    )
+
+
+@app.command("eval-clauses")
+def evaluate_clauses(
+    eval_dir: Annotated[Path, typer.Argument(help=CUAD_HELP, exists=True, file_okay=False)],
+    model: Annotated[
+        Path | None, typer.Option(help="Model file (default: the bundled one)", exists=True)
+    ] = None,
+    contracts: Annotated[
+        int | None, typer.Option(min=1, help="Evaluate the first N held-out contracts only")
+    ] = None,
+) -> None:
+    """CUAD's metric (AUPR, precision at 80%/90% recall), presence and span figures per
+    category, on the contracts held out from training."""
+    from lexbase.commands.clauses import Labels, evaluate
+    from lexbase.intelligence.clauses import BUNDLED, ClauseModel
+
+    labels = Labels.load(eval_dir)
+    report = evaluate(
+        ClauseModel.load(model or BUNDLED), labels, labels.split(held_out=True)[:contracts]
+    )
+    for line in report.lines():
+        typer.echo(line)
+
+
 @app.command("eval")
 def evaluate(
     queries: Annotated[
