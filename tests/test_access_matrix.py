@@ -84,6 +84,8 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/documents/{document_id}/chunks"): ALL,
     ("GET", "/api/v1/documents/{document_id}/citations"): ALL,
     ("POST", "/api/v1/documents/{document_id}/reprocess"): WRITERS,
+    ("POST", "/api/v1/documents/{document_id}/analysis"): WRITERS,
+    ("GET", "/api/v1/documents/{document_id}/analysis"): ALL,
     ("GET", "/api/v1/jobs"): ALL,
     ("GET", "/api/v1/jobs/{job_id}"): ALL,
     ("POST", "/api/v1/search"): ALL,

@@ -36,6 +36,8 @@ from lexbase.documents.blobs import run_sweeper
 from lexbase.documents.router import router as documents_router
 from lexbase.health.router import operations_router
 from lexbase.health.router import router as health_router
+from lexbase.intelligence.deps import IntelligenceState
+from lexbase.intelligence.router import router as intelligence_router
 from lexbase.jobs.dispatch import start_dispatcher
 from lexbase.jobs.registry import TaskRegistry
 from lexbase.jobs.router import router as jobs_router
@@ -69,6 +71,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     realtime_router,
     search_router,
     chat_router,
+    intelligence_router,
 )
 
 
@@ -84,6 +87,7 @@ def create_app(settings: Settings | None = None, tasks: TaskRegistry | None = No
         app.state.credential_owners = CredentialOwners(settings, resources.sessionmaker)
         app.state.search = SearchState.create(settings)
         app.state.chat = ChatState.open(settings)
+        app.state.intelligence = IntelligenceState()
         runner = await start_embedded_runner(resources, registry)
         dispatcher = await start_dispatcher(resources)
         warm = asyncio.create_task(warm_up(resources, app.state.search, workers=runner is not None))

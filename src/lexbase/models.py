@@ -7,6 +7,7 @@ from lexbase.auth import models as auth_models
 from lexbase.chat import models as chat_models
 from lexbase.core.db import Base
 from lexbase.documents import models as documents_models
+from lexbase.intelligence import models as intelligence_models
 from lexbase.jobs import models as jobs_models
 from lexbase.matters import models as matters_models
 from lexbase.users import models as users_models
@@ -19,6 +20,7 @@ __all__ = [
     "auth_models",
     "chat_models",
     "documents_models",
+    "intelligence_models",
     "jobs_models",
     "matters_models",
     "users_models",

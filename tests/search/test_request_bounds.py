@@ -7,16 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
 
-from lexbase.core.config import Settings
-from lexbase.core.db import create_engine, create_sessionmaker, transaction
-from lexbase.documents.models import Document
 from lexbase.search.schemas import MAX_LIMIT, MAX_OFFSET
 from tests.api.test_envelope import assert_envelope
 from tests.conftest import SettingsFactory
 from tests.documents.helpers import upload, wait_done
 from tests.factories import Tenant
+from tests.support.db import set_document
 
 SEARCH = "/api/v1/search"
 LEASE = (
@@ -87,7 +84,7 @@ async def test_the_widest_dates_and_deepest_page_are_served(
     accepted = await upload(client, headers, LEASE, "lease.txt", title="Lease")
     document_id = accepted["document"]["id"]
     assert (await wait_done(client, headers, document_id))["status"] == "indexed"
-    await _date_document(make_settings(), document_id, date(2020, 6, 1))
+    await set_document(make_settings(), document_id, document_date=date(2020, 6, 1))
     widest = {"date_from": "0001-01-01", "date_to": "9999-12-31"}
 
     for mode in ("keyword", "semantic", "hybrid"):
@@ -112,14 +109,3 @@ async def test_the_widest_dates_and_deepest_page_are_served(
         )
         assert before.status_code == 200, before.text
         assert before.json()["results"] == []
-
-
-async def _date_document(settings: Settings, document_id: str, value: date) -> None:
-    engine = create_engine(settings)
-    try:
-        async with transaction(create_sessionmaker(engine, write=True)) as session:
-            await session.execute(
-                update(Document).where(Document.id == document_id).values(document_date=value)
-            )
-    finally:
-        await engine.dispose()

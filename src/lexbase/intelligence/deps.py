@@ -1,0 +1,34 @@
+"""What document intelligence holds for the app's life: the clause model, loaded on first
+use (off the event loop) and kept."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from lexbase.intelligence.clauses import BUNDLED, ClauseModel
+
+
+class IntelligenceState:
+    def __init__(self, clause_model_path: Path = BUNDLED) -> None:
+        self.path = clause_model_path
+        self._model: ClauseModel | None = None
+        self._lock = asyncio.Lock()
+
+    async def clause_model(self) -> ClauseModel:
+        if self._model is None:
+            async with self._lock:
+                if self._model is None:
+                    self._model = await asyncio.to_thread(ClauseModel.load, self.path)
+        return self._model
+
+
+def get_intelligence_state(request: Request) -> IntelligenceState:
+    state: IntelligenceState = request.app.state.intelligence
+    return state
+
+
+IntelligenceStateDep = Annotated[IntelligenceState, Depends(get_intelligence_state)]

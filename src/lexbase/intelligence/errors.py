@@ -1,0 +1,28 @@
+"""Errors of document intelligence. A document the caller may not see is not found."""
+
+from __future__ import annotations
+
+from lexbase.core.errors import Conflict, NotFound, ValidationFailed
+
+
+class NotReady(Conflict):
+    code = "not_ready"
+    default_message = "The document is still being processed; analyze it once it is indexed"
+
+
+class DocumentFailed(Conflict):
+    code = "document_failed"
+    default_message = "The document failed processing; reprocess it before analyzing it"
+
+
+class EmptyText(ValidationFailed):
+    default_message = "The document has no text to analyze"
+
+    def __init__(self) -> None:
+        super().__init__(
+            details=[{"loc": ["path", "document_id"], "message": "the extracted text is empty"}]
+        )
+
+
+class AnalysisNotFound(NotFound):
+    default_message = "No analysis of this document yet"

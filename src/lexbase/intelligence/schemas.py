@@ -1,0 +1,79 @@
+"""Document intelligence on the wire (API.md: Document intelligence). Every finding carries
+its sources: `quote` is exactly `text[start:end]` of the document's `/text`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+AnalysisType = Literal["contract", "case", "general"]
+
+
+class AnalysisRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Default: from the document's type (opinions, orders and briefs as cases, else contract).
+    analysis_type: AnalysisType | None = None
+
+
+class SourceOut(BaseModel):
+    quote: str
+    start: int
+    end: int
+    page: int | None
+
+
+class PartyOut(BaseModel):
+    name: str
+    role: str | None = None
+    sources: list[SourceOut]
+
+
+class KeyDateOut(BaseModel):
+    kind: str
+    date: str
+    sources: list[SourceOut]
+
+
+class ClauseOut(BaseModel):
+    category: str
+    present: bool
+    confidence: float
+    sources: list[SourceOut]
+
+
+class FieldOut(BaseModel):
+    value: Any
+    sources: list[SourceOut]
+    reason: str | None = None  # why `value` is null (or why it has no source)
+
+
+class ObligationOut(BaseModel):
+    party: str | None = None
+    text: str
+    sources: list[SourceOut]
+
+
+class RiskOut(BaseModel):
+    text: str
+    severity: Literal["low", "medium", "high"]
+    sources: list[SourceOut]
+
+
+class AnalysisOut(BaseModel):
+    id: str
+    document_id: str
+    analysis_type: AnalysisType
+    document_type: str | None
+    parties: list[PartyOut]
+    key_dates: list[KeyDateOut]
+    clauses: list[ClauseOut]
+    fields: dict[str, FieldOut]
+    obligations: list[ObligationOut]
+    risks: list[RiskOut]
+    summary: str | None
+    model: str
+    cached: bool = False
+    created_at: datetime

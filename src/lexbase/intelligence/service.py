@@ -1,0 +1,177 @@
+"""Document analyses: the document's own checks (tenant, walls, status), the pure analyses
+of `findings`, their sources located with pages, and the store that answers repeats.
+
+Reads and the write are short transactions of their own; no database lock is held while a
+document is analysed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import hashlib
+import json
+from typing import Any
+
+from lexbase.core.db import transaction
+from lexbase.core.principal import Principal
+from lexbase.core.resources import Resources
+from lexbase.documents.models import Document
+from lexbase.documents.service import DocumentService
+from lexbase.intelligence.deps import IntelligenceState
+from lexbase.intelligence.errors import AnalysisNotFound, DocumentFailed, EmptyText, NotReady
+from lexbase.intelligence.findings import (
+    Analysis,
+    Span,
+    analyze_case,
+    analyze_contract,
+    analyze_general,
+)
+from lexbase.intelligence.models import DocumentAnalysis
+from lexbase.intelligence.repository import AnalysisRepository
+from lexbase.intelligence.schemas import AnalysisOut, AnalysisRequest, AnalysisType
+
+RULES_VERSION = "1"  # bumped whenever the rules' output changes: earlier results are not reused
+CASE_TYPES = frozenset({"opinion", "brief", "motion"})
+MODEL_NAME = "lexbase-clauses (TF-IDF + logistic regression) + rules"
+
+
+def default_type(document_type: str | None) -> AnalysisType:
+    if document_type == "contract":
+        return "contract"
+    return "case" if document_type in CASE_TYPES else "general"
+
+
+class AnalysisService:
+    def __init__(self, resources: Resources, state: IntelligenceState) -> None:
+        self.resources = resources
+        self.state = state
+
+    async def analyze(
+        self, principal: Principal, document_id: str, request: AnalysisRequest
+    ) -> AnalysisOut:
+        async with transaction(self.resources.sessionmaker) as session:
+            documents = DocumentService(session, self.resources)
+            document = await documents.get(principal, document_id)
+            _ready(document)
+            kind = request.analysis_type or default_type(document.document_type)
+            model = await self.state.clause_model()
+            key = _cache_key(document, kind, model.meta)
+            cached = await AnalysisRepository(session).cached(principal, document_id, key)
+            if cached is not None:
+                return _out(cached, cached=True)
+            stored = await documents.text(principal, document_id)
+            citations = list(await documents.citations(principal, document_id))
+        if stored is None:
+            raise NotReady()
+        if not stored.text.strip():
+            raise EmptyText()
+        text, metadata = stored.text, dict(document.legal_metadata or {})
+        if kind == "contract":
+            analysis = await asyncio.to_thread(analyze_contract, text, metadata, model)
+        elif kind == "case":
+            analysis = analyze_case(text, metadata, citations)
+        else:
+            analysis = analyze_general(text, metadata)
+        result = _render(analysis, text, stored.pages, document.document_type)
+        row = DocumentAnalysis(
+            document_id=document.id,
+            organization_id=document.organization_id,
+            matter_id=document.matter_id,
+            kind=kind,
+            cache_key=key,
+            document_version=_version(document),
+            result=result,
+            created_by=principal.user_id,
+        )
+        async with transaction(self.resources.write_sessionmaker) as session:
+            session.add(row)
+        return _out(row, cached=False)
+
+    async def latest(self, principal: Principal, document_id: str) -> AnalysisOut:
+        async with transaction(self.resources.sessionmaker) as session:
+            document = await DocumentService(session, self.resources).get(principal, document_id)
+            row = await AnalysisRepository(session).latest(
+                principal, document_id, _version(document)
+            )
+        if row is None:
+            raise AnalysisNotFound()
+        return _out(row, cached=True)
+
+
+def _ready(document: Document) -> None:
+    if document.status == "failed":
+        raise DocumentFailed()
+    if document.status != "indexed":
+        raise NotReady()
+
+
+def _version(document: Document) -> str:
+    return document.indexed_at.isoformat() if document.indexed_at else ""
+
+
+def _cache_key(document: Document, kind: str, model_meta: dict[str, Any]) -> str:
+    material = [document.sha256, _version(document), kind, RULES_VERSION, model_meta]
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def _render(
+    analysis: Analysis, text: str, pages: list[dict[str, int]], document_type: str | None
+) -> dict[str, Any]:
+    starts = [p["start"] for p in pages]
+
+    def sources(spans: list[Span]) -> list[dict[str, Any]]:
+        return [
+            {"quote": text[a:b], "start": a, "end": b, "page": _page(pages, starts, a)}
+            for a, b in spans
+        ]
+
+    return {
+        "analysis_type": analysis.analysis_type,
+        "document_type": document_type,
+        "parties": [
+            {"name": p.name, "role": p.role, "sources": sources(p.sources)}
+            for p in analysis.parties
+        ],
+        "key_dates": [
+            {"kind": d.kind, "date": d.date, "sources": sources(d.sources)}
+            for d in analysis.key_dates
+        ],
+        "clauses": [
+            {
+                "category": c.category,
+                "present": c.present,
+                "confidence": c.confidence,
+                "sources": sources([(s.start, s.end) for s in c.spans]),
+            }
+            for c in analysis.clauses
+        ],
+        "fields": {
+            name: {"value": v.value, "sources": sources(v.sources), "reason": v.reason}
+            for name, v in analysis.fields.items()
+        },
+        "obligations": [],
+        "risks": [
+            {"text": r.text, "severity": r.severity, "sources": sources(r.sources)}
+            for r in analysis.risks
+        ],
+        "summary": None,
+        "model": MODEL_NAME,
+    }
+
+
+def _page(pages: list[dict[str, int]], starts: list[int], offset: int) -> int | None:
+    index = bisect.bisect_right(starts, offset) - 1
+    return pages[index]["page"] if index >= 0 else None
+
+
+def _out(row: DocumentAnalysis, *, cached: bool) -> AnalysisOut:
+    return AnalysisOut.model_validate(
+        {
+            **row.result,
+            "id": row.id,
+            "document_id": row.document_id,
+            "cached": cached,
+            "created_at": row.created_at,
+        }
+    )
