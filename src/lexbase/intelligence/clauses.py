@@ -3,7 +3,8 @@
 For each of the clause categories CUAD labels (governing law, cap on liability,
 anti-assignment, …) a logistic regression over the sentence's TF-IDF word and word-pair
 features gives the probability that the sentence belongs to a clause of that category. A
-category is present when its best sentence reaches `PRESENT_AT`; its sources are the
+category is present when its best sentence reaches the category's threshold (chosen in
+training on contracts set aside for it, `PRESENT_AT` when none was); its sources are the
 sentences that do, best first, each located by its offsets in the document's text.
 
 The model is a file (`data/clauses.npz`: vocabulary, inverse document frequencies,
@@ -27,7 +28,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from lexbase.ingest.chunking import sentence_spans
 
 BUNDLED = Path(__file__).with_name("data") / "clauses.npz"
-PRESENT_AT = 0.5  # a category is present when one of its sentences reaches this probability
+PRESENT_AT = 0.5  # the threshold of a category the model file gives none for
 MAX_SOURCES = 5  # sentences cited for one category
 MIN_SENTENCE = 12  # characters; shorter pieces (list numbers, stray headings) are not scored
 NGRAMS = (1, 2)
@@ -45,7 +46,7 @@ class ClauseFinding:
     category: str
     present: bool
     confidence: float  # the best sentence's probability
-    spans: tuple[Span, ...]  # best first; only sentences reaching PRESENT_AT
+    spans: tuple[Span, ...]  # best first; only sentences reaching the category's threshold
 
 
 def vectorizer(vocabulary: list[str] | None = None) -> TfidfVectorizer:
@@ -71,12 +72,18 @@ class ClauseModel:
         coef: NDArray[np.float32],
         intercept: NDArray[np.float32],
         meta: dict[str, Any],
+        thresholds: NDArray[np.float32] | None = None,
     ) -> None:
         if coef.shape != (len(categories), len(vocabulary)) or idf.shape != (len(vocabulary),):
             raise ValueError("clause model: shapes do not agree")
         self.categories = categories
         self.coef = coef
         self.intercept = intercept
+        self.thresholds = (
+            thresholds
+            if thresholds is not None
+            else np.full(len(categories), PRESENT_AT, dtype=np.float32)
+        )
         self.meta = meta
         self._vectorizer = vectorizer(vocabulary)
         self._vectorizer.idf_ = idf
@@ -91,6 +98,7 @@ class ClauseModel:
                 data["coef"].astype(np.float32),
                 data["intercept"].astype(np.float32),
                 json.loads(str(data["meta"])),
+                data["thresholds"].astype(np.float32) if "thresholds" in data else None,
             )
 
     def save(self, path: Path) -> None:
@@ -105,6 +113,7 @@ class ClauseModel:
                 idf=self._vectorizer.idf_.astype(np.float32),
                 coef=self.coef.astype(np.float16),
                 intercept=self.intercept.astype(np.float32),
+                thresholds=self.thresholds.astype(np.float32),
                 meta=np.array(json.dumps(self.meta, sort_keys=True)),
             )
 
@@ -137,13 +146,14 @@ class ClauseModel:
             if categories is not None and category not in categories:
                 continue
             column = probabilities[:, index]
+            threshold = float(self.thresholds[index])
             order = np.argsort(-column, kind="stable")
             best = float(column[order[0]]) if len(order) else 0.0
-            chosen = [i for i in order[:MAX_SOURCES] if column[i] >= PRESENT_AT]
+            chosen = [i for i in order[:MAX_SOURCES] if column[i] >= threshold]
             found.append(
                 ClauseFinding(
                     category,
-                    best >= PRESENT_AT,
+                    best >= threshold,
                     round(best, 4),
                     tuple(Span(spans[i][0], spans[i][1], float(column[i])) for i in chosen),
                 )
