@@ -56,6 +56,14 @@ def assert_sources_verbatim(analysis: dict[str, Any], text: str) -> int:
     return len(sources)
 
 
+async def indexed_with_text(
+    c: httpx.AsyncClient, headers: dict[str, str], data: bytes, name: str
+) -> tuple[str, str]:
+    document_id = await indexed(c, headers, data, name)
+    text = (await c.get(f"{API}/documents/{document_id}/text", headers=headers)).text
+    return document_id, text
+
+
 async def analyze(
     c: httpx.AsyncClient, headers: dict[str, str], document_id: str, **body: Any
 ) -> httpx.Response:
@@ -68,8 +76,7 @@ async def test_a_contract_s_clauses_are_found_where_its_text_says_them(
     name, data, governing = held_out_contract()
     headers = tenant["attorney"].headers
     async with running(create_app(make_settings())) as c:
-        document_id = await indexed(c, headers, data, name)
-        text = (await c.get(f"{API}/documents/{document_id}/text", headers=headers)).text
+        document_id, text = await indexed_with_text(c, headers, data, name)
         response = await analyze(c, headers, document_id, analysis_type="contract")
         assert response.status_code == 200, response.text
         analysis = response.json()
@@ -97,8 +104,7 @@ async def test_a_decision_names_its_court_parties_docket_and_date(
 ) -> None:
     headers = tenant["paralegal"].headers
     async with running(create_app(make_settings())) as c:
-        document_id = await indexed(c, headers, OPINION, "doe-v-acme.txt")
-        text = (await c.get(f"{API}/documents/{document_id}/text", headers=headers)).text
+        document_id, text = await indexed_with_text(c, headers, OPINION, "doe-v-acme.txt")
         response = await analyze(c, headers, document_id)  # type from the document: a case
         assert response.status_code == 200, response.text
         analysis = response.json()
@@ -119,6 +125,35 @@ async def test_a_decision_names_its_court_parties_docket_and_date(
         assert (first["kind"], first["date"]) == ("decision", "2022-06-14")
 
 
+async def test_a_summary_quotes_the_document_s_central_sentences(
+    make_settings: SettingsFactory, tenant: Tenant
+) -> None:
+    name, data, _ = held_out_contract()
+    headers = tenant["attorney"].headers
+    async with running(create_app(make_settings())) as c:
+        document_id, text = await indexed_with_text(c, headers, data, name)
+        url = f"{API}/documents/{document_id}/summary"
+        short = (await c.post(url, json={"length": "short"}, headers=headers)).json()
+        long = (await c.post(url, json={"length": "long"}, headers=headers)).json()
+        assert (short["method"], short["cached"]) == ("extractive", False)
+        assert len(short["key_points"]) == 3 and len(long["key_points"]) == 10
+        offsets = []
+        for point in long["key_points"]:
+            [source] = point["sources"]
+            assert text[source["start"] : source["end"]] == source["quote"]
+            assert point["text"] == " ".join(source["quote"].split())
+            assert point["text"] in long["summary"]
+            offsets.append(source["start"])
+        assert offsets == sorted(offsets), "in reading order"
+        again = (await c.post(url, json={"length": "short"}, headers=headers)).json()
+        assert again["cached"] is True and again["key_points"] == short["key_points"]
+        abstractive = await c.post(url, json={"method": "abstractive"}, headers=headers)
+        assert_envelope(abstractive, 422, "validation_error")
+        # A summary is not an analysis: GET .../analysis still has none.
+        latest = await c.get(f"{API}/documents/{document_id}/analysis", headers=headers)
+        assert_envelope(latest, 404, "not_found")
+
+
 async def test_tenants_walls_and_roles_apply_as_for_the_document(
     make_settings: SettingsFactory, tenant: Tenant, other_tenant: Tenant
 ) -> None:
@@ -133,6 +168,7 @@ async def test_tenants_walls_and_roles_apply_as_for_the_document(
             for response in (
                 await analyze(c, outsider, document_id),
                 await c.get(f"{API}/documents/{document_id}/analysis", headers=outsider),
+                await c.post(f"{API}/documents/{document_id}/summary", headers=outsider),
             ):
                 assert_envelope(response, 404, "not_found")
         # A viewer of the firm reads analyses of open documents but does not run them.

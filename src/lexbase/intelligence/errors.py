@@ -26,3 +26,10 @@ class EmptyText(ValidationFailed):
 
 class AnalysisNotFound(NotFound):
     default_message = "No analysis of this document yet"
+
+
+class MethodUnavailable(ValidationFailed):
+    default_message = "Abstractive summaries are not available yet; ask for an extractive one"
+
+    def __init__(self) -> None:
+        super().__init__(details=[{"loc": ["body", "method"], "message": "not available yet"}])

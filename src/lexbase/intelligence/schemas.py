@@ -77,3 +77,25 @@ class AnalysisOut(BaseModel):
     model: str
     cached: bool = False
     created_at: datetime
+
+
+class SummaryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    length: Literal["short", "medium", "long"] = "medium"
+    method: Literal["extractive", "abstractive"] = "extractive"
+
+
+class KeyPointOut(BaseModel):
+    text: str
+    sources: list[SourceOut]
+
+
+class SummaryOut(BaseModel):
+    document_id: str
+    summary: str
+    key_points: list[KeyPointOut]
+    method: Literal["extractive", "abstractive"]
+    model: str
+    cached: bool = False
+    created_at: datetime

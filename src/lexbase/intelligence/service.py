@@ -11,6 +11,8 @@ import asyncio
 import bisect
 import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from lexbase.core.db import transaction
@@ -19,7 +21,13 @@ from lexbase.core.resources import Resources
 from lexbase.documents.models import Document
 from lexbase.documents.service import DocumentService
 from lexbase.intelligence.deps import IntelligenceState
-from lexbase.intelligence.errors import AnalysisNotFound, DocumentFailed, EmptyText, NotReady
+from lexbase.intelligence.errors import (
+    AnalysisNotFound,
+    DocumentFailed,
+    EmptyText,
+    MethodUnavailable,
+    NotReady,
+)
 from lexbase.intelligence.findings import (
     Analysis,
     Span,
@@ -29,8 +37,17 @@ from lexbase.intelligence.findings import (
 )
 from lexbase.intelligence.models import DocumentAnalysis
 from lexbase.intelligence.repository import AnalysisRepository
-from lexbase.intelligence.schemas import AnalysisOut, AnalysisRequest, AnalysisType
+from lexbase.intelligence.schemas import (
+    AnalysisOut,
+    AnalysisRequest,
+    AnalysisType,
+    SummaryOut,
+    SummaryRequest,
+)
+from lexbase.intelligence.summary import LENGTHS, summarize
 
+ANALYSIS_KINDS = ("contract", "case", "general")
+SUMMARY_MODEL = "lexrank (networkx PageRank over TF-IDF sentence similarity)"
 RULES_VERSION = "1"  # bumped whenever the rules' output changes: earlier results are not reused
 CASE_TYPES = frozenset({"opinion", "brief", "motion"})
 MODEL_NAME = "lexbase-clauses (TF-IDF + logistic regression) + rules"
@@ -50,53 +67,108 @@ class AnalysisService:
     async def analyze(
         self, principal: Principal, document_id: str, request: AnalysisRequest
     ) -> AnalysisOut:
+        model = await self.state.clause_model()
+
+        def kind_of(document: Document) -> str:
+            return request.analysis_type or default_type(document.document_type)
+
+        loaded = await self._load(principal, document_id, kind_of, model.meta)
+        if loaded.cached is not None:
+            return _analysis_out(loaded.cached, cached=True)
+        text, metadata = loaded.text, dict(loaded.document.legal_metadata or {})
+        if loaded.kind == "contract":
+            analysis = await asyncio.to_thread(analyze_contract, text, metadata, model)
+        elif loaded.kind == "case":
+            analysis = analyze_case(text, metadata, loaded.citations)
+        else:
+            analysis = analyze_general(text, metadata)
+        result = _render(analysis, loaded.locate, loaded.document.document_type)
+        row = await self._store(principal, loaded, result)
+        return _analysis_out(row, cached=False)
+
+    async def summarize(
+        self, principal: Principal, document_id: str, request: SummaryRequest
+    ) -> SummaryOut:
+        if request.method == "abstractive":
+            raise MethodUnavailable()
+        options = {"length": request.length, "method": request.method}
+        loaded = await self._load(principal, document_id, lambda _: "summary", options)
+        if loaded.cached is None:
+            points = await asyncio.to_thread(summarize, loaded.text, LENGTHS[request.length])
+            sources = [loaded.locate([(p.start, p.end)]) for p in points]
+            result = {
+                "summary": " ".join(" ".join(s[0]["quote"].split()) for s in sources),
+                "key_points": [
+                    {"text": " ".join(s[0]["quote"].split()), "sources": s} for s in sources
+                ],
+                "method": request.method,
+                "model": SUMMARY_MODEL,
+            }
+            row, cached = await self._store(principal, loaded, result), False
+        else:
+            row, cached = loaded.cached, True
+        return SummaryOut.model_validate(
+            {
+                **row.result,
+                "document_id": row.document_id,
+                "cached": cached,
+                "created_at": row.created_at,
+            }
+        )
+
+    async def _load(
+        self,
+        principal: Principal,
+        document_id: str,
+        kind_of: Callable[[Document], str],
+        options: Any,
+    ) -> _Loaded:
+        """The document (visible, indexed), the kind asked, and either the stored result
+        for the same request or the text and citations to make one from."""
         async with transaction(self.resources.sessionmaker) as session:
             documents = DocumentService(session, self.resources)
             document = await documents.get(principal, document_id)
             _ready(document)
-            kind = request.analysis_type or default_type(document.document_type)
-            model = await self.state.clause_model()
-            key = _cache_key(document, kind, model.meta)
+            kind = kind_of(document)
+            key = _cache_key(document, kind, options)
             cached = await AnalysisRepository(session).cached(principal, document_id, key)
             if cached is not None:
-                return _out(cached, cached=True)
+                return _Loaded(document, kind, key, cached)
             stored = await documents.text(principal, document_id)
             citations = list(await documents.citations(principal, document_id))
         if stored is None:
             raise NotReady()
         if not stored.text.strip():
             raise EmptyText()
-        text, metadata = stored.text, dict(document.legal_metadata or {})
-        if kind == "contract":
-            analysis = await asyncio.to_thread(analyze_contract, text, metadata, model)
-        elif kind == "case":
-            analysis = analyze_case(text, metadata, citations)
-        else:
-            analysis = analyze_general(text, metadata)
-        result = _render(analysis, text, stored.pages, document.document_type)
+        return _Loaded(document, kind, key, None, stored.text, stored.pages, citations)
+
+    async def _store(
+        self, principal: Principal, loaded: _Loaded, result: dict[str, Any]
+    ) -> DocumentAnalysis:
+        document = loaded.document
         row = DocumentAnalysis(
             document_id=document.id,
             organization_id=document.organization_id,
             matter_id=document.matter_id,
-            kind=kind,
-            cache_key=key,
+            kind=loaded.kind,
+            cache_key=loaded.key,
             document_version=_version(document),
             result=result,
             created_by=principal.user_id,
         )
         async with transaction(self.resources.write_sessionmaker) as session:
             session.add(row)
-        return _out(row, cached=False)
+        return row
 
     async def latest(self, principal: Principal, document_id: str) -> AnalysisOut:
         async with transaction(self.resources.sessionmaker) as session:
             document = await DocumentService(session, self.resources).get(principal, document_id)
             row = await AnalysisRepository(session).latest(
-                principal, document_id, _version(document)
+                principal, document_id, _version(document), ANALYSIS_KINDS
             )
         if row is None:
             raise AnalysisNotFound()
-        return _out(row, cached=True)
+        return _analysis_out(row, cached=True)
 
 
 def _ready(document: Document) -> None:
@@ -110,22 +182,35 @@ def _version(document: Document) -> str:
     return document.indexed_at.isoformat() if document.indexed_at else ""
 
 
-def _cache_key(document: Document, kind: str, model_meta: dict[str, Any]) -> str:
-    material = [document.sha256, _version(document), kind, RULES_VERSION, model_meta]
+def _cache_key(document: Document, kind: str, options: Any) -> str:
+    material = [document.sha256, _version(document), kind, RULES_VERSION, options]
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-def _render(
-    analysis: Analysis, text: str, pages: list[dict[str, int]], document_type: str | None
-) -> dict[str, Any]:
-    starts = [p["start"] for p in pages]
+@dataclass
+class _Loaded:
+    document: Document
+    kind: str
+    key: str
+    cached: DocumentAnalysis | None
+    text: str = ""
+    pages: list[dict[str, int]] = field(default_factory=list)
+    citations: list[Any] = field(default_factory=list)
 
-    def sources(spans: list[Span]) -> list[dict[str, Any]]:
+    def locate(self, spans: list[Span]) -> list[dict[str, Any]]:
+        """Sources for spans of the text: the exact quote, the offsets and the page."""
+        starts = [p["start"] for p in self.pages]
         return [
-            {"quote": text[a:b], "start": a, "end": b, "page": _page(pages, starts, a)}
+            {"quote": self.text[a:b], "start": a, "end": b, "page": _page(self.pages, starts, a)}
             for a, b in spans
         ]
 
+
+def _render(
+    analysis: Analysis,
+    sources: Callable[[list[Span]], list[dict[str, Any]]],
+    document_type: str | None,
+) -> dict[str, Any]:
     return {
         "analysis_type": analysis.analysis_type,
         "document_type": document_type,
@@ -165,7 +250,7 @@ def _page(pages: list[dict[str, int]], starts: list[int], offset: int) -> int | 
     return pages[index]["page"] if index >= 0 else None
 
 
-def _out(row: DocumentAnalysis, *, cached: bool) -> AnalysisOut:
+def _analysis_out(row: DocumentAnalysis, *, cached: bool) -> AnalysisOut:
     return AnalysisOut.model_validate(
         {
             **row.result,
