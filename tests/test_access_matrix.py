@@ -87,6 +87,7 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/documents/{document_id}/analysis"): WRITERS,
     ("GET", "/api/v1/documents/{document_id}/analysis"): ALL,
     ("POST", "/api/v1/documents/{document_id}/summary"): WRITERS,
+    ("POST", "/api/v1/analysis/contracts"): WRITERS,
     ("GET", "/api/v1/jobs"): ALL,
     ("GET", "/api/v1/jobs/{job_id}"): ALL,
     ("POST", "/api/v1/search"): ALL,

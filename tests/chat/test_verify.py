@@ -3,6 +3,8 @@ an answer may cite, from the words really in the sources."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from lexbase.chat.answer import Passage, pack, sanitize
@@ -94,9 +96,9 @@ def test_closeness_in_meaning_picks_the_sentence_words_alone_cannot() -> None:
     question = "When does the contract expire?"  # no word in common with the term clause
     seen: list[str] = []
 
-    def relevance(texts: object) -> list[float]:
-        seen.extend(texts)  # type: ignore[call-overload]
-        return [0.9 if "three years" in t else 0.0 for t in texts]  # type: ignore[attr-defined]
+    def relevance(texts: Sequence[str]) -> list[float]:
+        seen.extend(texts)
+        return [0.9 if "three years" in t else 0.0 for t in texts]
 
     assert extractive_answer(question, SOURCES).sentences == []
     answer = extractive_answer(question, SOURCES, relevance)

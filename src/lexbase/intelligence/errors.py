@@ -33,3 +33,10 @@ class MethodUnavailable(ValidationFailed):
 
     def __init__(self) -> None:
         super().__init__(details=[{"loc": ["body", "method"], "message": "not available yet"}])
+
+
+class UnknownScope(ValidationFailed):
+    default_message = "The matter or documents named are not visible to you"
+
+    def __init__(self, field: str, message: str = "not found") -> None:
+        super().__init__(details=[{"loc": ["body", field], "message": message}])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Header, Response
 
 from lexbase.auth.deps import Reader, Writer
 from lexbase.core.deps import ResourcesDep
@@ -12,6 +14,8 @@ from lexbase.intelligence.deps import IntelligenceStateDep
 from lexbase.intelligence.schemas import (
     AnalysisOut,
     AnalysisRequest,
+    ContractGridOut,
+    ContractGridRequest,
     SummaryOut,
     SummaryRequest,
 )
@@ -53,3 +57,34 @@ async def summarize_document(
 ) -> SummaryOut:
     """The document's central sentences (LexRank), each a key point quoting its source."""
     return await analyses.summarize(principal, document_id, body or SummaryRequest())
+
+
+@router.post(
+    "/analysis/contracts",
+    response_model=ContractGridOut,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def contract_grid(
+    body: ContractGridRequest,
+    principal: Writer,
+    analyses: Analyses,
+    accept: Annotated[str | None, Header()] = None,
+) -> ContractGridOut | Response:
+    """The clause grid (documents by CUAD categories) over a matter or chosen documents;
+    `Accept: text/csv` for a spreadsheet."""
+    grid = await analyses.contract_grid(principal, body)
+    if accept is None or "text/csv" not in accept:
+        return grid
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["document_id", "title", "status", *grid.categories])
+    for row in grid.documents:
+        found = {c.category: c for c in row.clauses}
+        cells = [
+            f"{'present' if found[k].present else 'absent'} ({found[k].confidence:.2f})"
+            if k in found
+            else ""
+            for k in grid.categories
+        ]
+        writer.writerow([row.document_id, row.title, row.status, *cells])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")

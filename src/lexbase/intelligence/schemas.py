@@ -4,9 +4,9 @@ its sources: `quote` is exactly `text[start:end]` of the document's `/text`."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 AnalysisType = Literal["contract", "case", "general"]
 
@@ -99,3 +99,33 @@ class SummaryOut(BaseModel):
     model: str
     cached: bool = False
     created_at: datetime
+
+
+MAX_GRID_DOCUMENTS = 200
+
+
+class ContractGridRequest(BaseModel):
+    """The contracts of a matter, or chosen documents (or both: the chosen ones of the
+    matter), and optionally only some clause categories (CUAD names)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    matter_id: str | None = Field(default=None, max_length=36)
+    document_ids: list[Annotated[str, Field(max_length=36)]] | None = Field(
+        default=None, min_length=1, max_length=MAX_GRID_DOCUMENTS
+    )
+    categories: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        default=None, min_length=1, max_length=100
+    )
+
+
+class GridRowOut(BaseModel):
+    document_id: str
+    title: str
+    status: str  # the document's; clauses only for indexed ones
+    clauses: list[ClauseOut]
+
+
+class ContractGridOut(BaseModel):
+    categories: list[str]
+    documents: list[GridRowOut]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lexbase.core.db import transaction
+from lexbase.core.pagination import PageParams
 from lexbase.core.principal import Principal
 from lexbase.core.resources import Resources
 from lexbase.documents.models import Document
@@ -27,6 +28,7 @@ from lexbase.intelligence.errors import (
     EmptyText,
     MethodUnavailable,
     NotReady,
+    UnknownScope,
 )
 from lexbase.intelligence.findings import (
     Analysis,
@@ -38,13 +40,20 @@ from lexbase.intelligence.findings import (
 from lexbase.intelligence.models import DocumentAnalysis
 from lexbase.intelligence.repository import AnalysisRepository
 from lexbase.intelligence.schemas import (
+    MAX_GRID_DOCUMENTS,
     AnalysisOut,
     AnalysisRequest,
     AnalysisType,
+    ClauseOut,
+    ContractGridOut,
+    ContractGridRequest,
+    GridRowOut,
     SummaryOut,
     SummaryRequest,
 )
 from lexbase.intelligence.summary import LENGTHS, summarize
+from lexbase.matters.errors import MatterNotFound
+from lexbase.matters.service import get_matter
 
 ANALYSIS_KINDS = ("contract", "case", "general")
 SUMMARY_MODEL = "lexrank (networkx PageRank over TF-IDF sentence similarity)"
@@ -115,6 +124,67 @@ class AnalysisService:
                 "created_at": row.created_at,
             }
         )
+
+    async def contract_grid(
+        self, principal: Principal, request: ContractGridRequest
+    ) -> ContractGridOut:
+        """Documents by clause categories: each indexed contract's analysis (stored ones
+        reused), the others listed with their status."""
+        if request.matter_id is None and request.document_ids is None:
+            raise UnknownScope("matter_id", "name a matter or documents")
+        model = await self.state.clause_model()
+        unknown = sorted(set(request.categories or []) - set(model.categories))
+        if unknown:
+            raise UnknownScope("categories", f"unknown categories: {', '.join(unknown)}")
+        categories = request.categories or model.categories
+        documents = await self._grid_documents(principal, request)
+        rows = []
+        for document in documents:
+            clauses: list[ClauseOut] = []
+            if document.status == "indexed":
+                try:
+                    analysis = await self.analyze(
+                        principal, document.id, AnalysisRequest(analysis_type="contract")
+                    )
+                except (EmptyText, NotReady):  # emptied or reprocessed meanwhile
+                    analysis = None
+                if analysis is not None:
+                    by_category = {c.category: c for c in analysis.clauses}
+                    clauses = [by_category[k] for k in categories if k in by_category]
+            rows.append(
+                GridRowOut(
+                    document_id=document.id,
+                    title=document.title,
+                    status=document.status,
+                    clauses=clauses,
+                )
+            )
+        return ContractGridOut(categories=categories, documents=rows)
+
+    async def _grid_documents(
+        self, principal: Principal, request: ContractGridRequest
+    ) -> list[Document]:
+        async with transaction(self.resources.sessionmaker) as session:
+            service = DocumentService(session, self.resources)
+            if request.matter_id is not None:
+                try:
+                    await get_matter(session, principal, request.matter_id)
+                except MatterNotFound:
+                    raise UnknownScope("matter_id") from None
+            if request.document_ids is not None:
+                wanted = list(dict.fromkeys(request.document_ids))
+                if await service.visible_ids(principal, wanted) != set(wanted):
+                    raise UnknownScope("document_ids")
+                found = [await service.get(principal, id_) for id_ in wanted]
+                if request.matter_id is not None:
+                    found = [d for d in found if d.matter_id == request.matter_id]
+                return found
+            listed, _ = await service.list(
+                principal,
+                PageParams(limit=MAX_GRID_DOCUMENTS, offset=0),
+                matter_id=request.matter_id,
+            )
+            return list(listed)
 
     async def _load(
         self,
