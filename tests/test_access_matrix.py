@@ -88,6 +88,7 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/documents/{document_id}/analysis"): ALL,
     ("POST", "/api/v1/documents/{document_id}/summary"): WRITERS,
     ("POST", "/api/v1/analysis/contracts"): WRITERS,
+    ("POST", "/api/v1/documents/{document_id}/questions"): WRITERS,
     ("GET", "/api/v1/jobs"): ALL,
     ("GET", "/api/v1/jobs/{job_id}"): ALL,
     ("POST", "/api/v1/search"): ALL,

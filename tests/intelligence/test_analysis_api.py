@@ -162,6 +162,47 @@ async def test_a_summary_quotes_the_document_s_central_sentences(
         assert_envelope(latest, 404, "not_found")
 
 
+async def test_questions_are_answered_by_the_document_s_own_words(
+    make_settings: SettingsFactory, tenant: Tenant
+) -> None:
+    name, data, _ = held_out_contract()
+    headers = tenant["attorney"].headers
+    async with running(create_app(make_settings())) as c:
+        contract_id, contract = await indexed_with_text(c, headers, data, name)
+        opinion_id, opinion = await indexed_with_text(c, headers, OPINION, "doe.txt")
+        for document_id, text in ((contract_id, contract), (opinion_id, opinion)):
+            url = f"{API}/documents/{document_id}/questions"
+            response = await c.post(url, json={"count": 5}, headers=headers)
+            assert response.status_code == 200, response.text
+            asked = response.json()["questions"]
+            assert 1 <= len(asked) <= 5
+            for question in asked:
+                assert question["question"].endswith("?") and question["sources"]
+                quotes = [s["quote"] for s in question["sources"]]
+                assert question["answer"] == " ".join(" ".join(q.split()) for q in quotes)
+                for source in question["sources"]:
+                    assert text[source["start"] : source["end"]] == source["quote"]
+        court = await c.post(
+            f"{API}/documents/{opinion_id}/questions",
+            json={"count": 10, "difficulty": "easy"},
+            headers=headers,
+        )
+        by_question = {q["question"]: q["answer"] for q in court.json()["questions"]}
+        assert by_question["What is the docket number?"] == "21-55123"
+        assert "NINTH CIRCUIT" in by_question["Which court decided the case?"].upper()
+        assert {q["difficulty"] for q in court.json()["questions"]} == {"easy"}
+        clauses = await c.post(
+            f"{API}/documents/{contract_id}/questions",
+            json={"count": 50, "difficulty": "medium"},
+            headers=headers,
+        )
+        assert any("law governs" in q["question"] for q in clauses.json()["questions"])
+        too_many = await c.post(
+            f"{API}/documents/{contract_id}/questions", json={"count": 500}, headers=headers
+        )
+        assert_envelope(too_many, 422, "validation_error")
+
+
 async def test_the_clause_grid_of_a_matter_as_json_and_csv(
     make_settings: SettingsFactory, tenant: Tenant, other_tenant: Tenant
 ) -> None:
@@ -229,6 +270,7 @@ async def test_tenants_walls_and_roles_apply_as_for_the_document(
                 await analyze(c, outsider, document_id),
                 await c.get(f"{API}/documents/{document_id}/analysis", headers=outsider),
                 await c.post(f"{API}/documents/{document_id}/summary", headers=outsider),
+                await c.post(f"{API}/documents/{document_id}/questions", headers=outsider),
             ):
                 assert_envelope(response, 404, "not_found")
         # A viewer of the firm reads analyses of open documents but does not run them.

@@ -16,6 +16,8 @@ from lexbase.intelligence.schemas import (
     AnalysisRequest,
     ContractGridOut,
     ContractGridRequest,
+    QuestionsOut,
+    QuestionsRequest,
     SummaryOut,
     SummaryRequest,
 )
@@ -57,6 +59,17 @@ async def summarize_document(
 ) -> SummaryOut:
     """The document's central sentences (LexRank), each a key point quoting its source."""
     return await analyses.summarize(principal, document_id, body or SummaryRequest())
+
+
+@router.post("/documents/{document_id}/questions", response_model=QuestionsOut)
+async def document_questions(
+    document_id: str,
+    principal: Writer,
+    analyses: Analyses,
+    body: Annotated[QuestionsRequest | None, Body()] = None,
+) -> QuestionsOut:
+    """Questions with answers quoted from the document (study or deposition preparation)."""
+    return await analyses.questions(principal, document_id, body or QuestionsRequest())
 
 
 @router.post(

@@ -129,3 +129,23 @@ class GridRowOut(BaseModel):
 class ContractGridOut(BaseModel):
     categories: list[str]
     documents: list[GridRowOut]
+
+
+class QuestionsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(default=10, ge=1, le=50)
+    difficulty: Literal["easy", "medium", "hard"] | None = None
+
+
+class QuestionOut(BaseModel):
+    question: str
+    answer: str
+    difficulty: Literal["easy", "medium", "hard"]
+    sources: list[SourceOut]
+
+
+class QuestionsOut(BaseModel):
+    document_id: str
+    questions: list[QuestionOut]
+    model: str

@@ -38,6 +38,7 @@ from lexbase.intelligence.findings import (
     analyze_general,
 )
 from lexbase.intelligence.models import DocumentAnalysis
+from lexbase.intelligence.questions import questions_from
 from lexbase.intelligence.repository import AnalysisRepository
 from lexbase.intelligence.schemas import (
     MAX_GRID_DOCUMENTS,
@@ -48,6 +49,9 @@ from lexbase.intelligence.schemas import (
     ContractGridOut,
     ContractGridRequest,
     GridRowOut,
+    QuestionOut,
+    QuestionsOut,
+    QuestionsRequest,
     SummaryOut,
     SummaryRequest,
 )
@@ -123,6 +127,26 @@ class AnalysisService:
                 "cached": cached,
                 "created_at": row.created_at,
             }
+        )
+
+    async def questions(
+        self, principal: Principal, document_id: str, request: QuestionsRequest
+    ) -> QuestionsOut:
+        """Questions drawn from the document's analysis (made, or the stored one)."""
+        analysis = await self.analyze(principal, document_id, AnalysisRequest())
+        found = questions_from(analysis, request.count, request.difficulty)
+        return QuestionsOut(
+            document_id=document_id,
+            questions=[
+                QuestionOut(
+                    question=q.question,
+                    answer=q.answer,
+                    difficulty=q.difficulty,
+                    sources=q.sources,
+                )
+                for q in found
+            ],
+            model=analysis.model,
         )
 
     async def contract_grid(
