@@ -169,9 +169,12 @@ def analyze_general(text: str, metadata: dict[str, Any]) -> Analysis:
 
 # --- court decisions ---------------------------------------------------------------------
 
+# The court's disposition, as the closing of a decision states it ("Affirmed.",
+# "REVERSED AND REMANDED", "Affirmed in part and reversed in part"): the last such phrase.
+_OUTCOME = r"(?:affirmed|reversed|vacated|remanded|dismissed|denied|granted|modified)"
 _DISPOSITION = re.compile(
-    r"\b(AFFIRMED|REVERSED|VACATED|REMANDED|DISMISSED|DENIED|GRANTED)"
-    r"(?:\s+(?:IN\s+PART|and|AND|,)\s*(?:AFFIRMED|REVERSED|VACATED|REMANDED|IN\s+PART)?)*\b",
+    rf"\b{_OUTCOME}(?:(?:\s+in\s+part)?(?:,?\s+and|,)?\s+{_OUTCOME})*(?:\s+in\s+part)?\b",
+    re.IGNORECASE,
 )
 NEEDS_MODEL = "not read by the rules; needs a language model"
 
@@ -183,7 +186,9 @@ def analyze_case(text: str, metadata: dict[str, Any], citations: Sequence[Any]) 
     names = metadata.get("court_names") or []
     court = Value(None, reason="no court is named in the caption")
     if names:
-        span = locate(text, names[0], 0, head_end)
+        span = locate(text, names[0], 0, head_end) or _court_line(
+            text, head_end, metadata.get("jurisdiction")
+        )
         court = Value(
             {"name": names[0], "id": (metadata.get("courts") or [None])[0]},
             [span] if span else [],
@@ -214,9 +219,10 @@ def analyze_case(text: str, metadata: dict[str, Any], citations: Sequence[Any]) 
         if value and span:
             analysis.key_dates.append(KeyDate(kind.removesuffix("_date"), value, [span]))
     tail_start = max(0, len(text) - TAIL)
-    disposition = _DISPOSITION.search(text, tail_start)
+    outcomes = list(_DISPOSITION.finditer(text, tail_start))
+    disposition = outcomes[-1] if outcomes else None
     analysis.fields["disposition"] = (
-        Value(disposition.group(0).title(), [(disposition.start(), disposition.end())])
+        Value(disposition.group(0).capitalize(), [(disposition.start(), disposition.end())])
         if disposition
         else Value(None, reason="no disposition word in the closing of the decision")
     )
@@ -226,6 +232,30 @@ def analyze_case(text: str, metadata: dict[str, Any], citations: Sequence[Any]) 
         [c.normalized for c in citations], [(c.start, c.end) for c in citations]
     )
     return analysis
+
+
+_COURT_WORD = re.compile(r"\bcourt\b", re.IGNORECASE)
+_LINE = re.compile(r"[^\n]+")
+
+
+def _court_line(text: str, end: int, jurisdiction: str | None) -> Span | None:
+    """The caption line that names the court when its name is written otherwise than the
+    court's canonical one ("Supreme Court of Arkansas" for "Arkansas Supreme Court"): the
+    first short line with the word "court" (and the jurisdiction, when known), not the
+    court appealed from."""
+    candidates = []
+    for line in _LINE.finditer(text, 0, end):
+        words = line.group().strip()
+        if len(words) > 120 or not _COURT_WORD.search(words):
+            continue
+        if re.match(r"(?:on\s+)?appeal\s+from\b", words, re.IGNORECASE):
+            continue
+        at = line.start() + line.group().index(words)
+        candidates.append(((at, at + len(words)), words))
+    for span, words in candidates:
+        if jurisdiction and jurisdiction.lower() in words.lower():
+            return span
+    return candidates[0][0] if candidates else None
 
 
 def _date_span(text: str, iso: str) -> Span | None:
