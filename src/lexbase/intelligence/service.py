@@ -61,7 +61,7 @@ from lexbase.matters.service import get_matter
 
 ANALYSIS_KINDS = ("contract", "case", "general")
 SUMMARY_MODEL = "lexrank (networkx PageRank over TF-IDF sentence similarity)"
-RULES_VERSION = "1"  # bumped whenever the rules' output changes: earlier results are not reused
+RULES_VERSION = "2"  # bumped whenever the rules' output changes: earlier results are not reused
 CASE_TYPES = frozenset({"opinion", "brief", "motion"})
 MODEL_NAME = "lexbase-clauses (TF-IDF + logistic regression) + rules"
 
