@@ -228,8 +228,11 @@ def _s3_settings(
 async def test_readiness_reports_a_missing_bucket(
     make_settings: SettingsFactory, moto_server: MotoServer
 ) -> None:
-    app = create_app(_s3_settings(make_settings, moto_server, _new_bucket_name()))
-    async with running(app) as c:
+    # Time to spare: what this tests is the missing bucket, not a loaded machine's slow S3.
+    settings = _s3_settings(
+        make_settings, moto_server, _new_bucket_name(), ready_timeout_seconds=15
+    )
+    async with running(create_app(settings)) as c:
         response = await c.get("/health/ready")
     assert response.status_code == 503
     storage = response.json()["checks"]["storage"]
