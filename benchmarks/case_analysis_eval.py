@@ -1,5 +1,7 @@
 """Case analysis (`POST /documents/{id}/analysis`, type `case`) against the Arkansas
-opinions' ground truth: per field, how often the value is right and located in the text.
+opinions' ground truth: per field, how often the value is right and located in the text;
+judges against the opinions' labelled authors; and how often the rules read the posture and
+the holding themselves (the rest is asked of a language model).
 
     .venv/bin/python benchmarks/case_analysis_eval.py
 
@@ -82,6 +84,15 @@ def main() -> None:
             note("party located", bool(party.sources))
         for side in row["name_abbreviation"].split(" v. "):
             note("each side found", any(side_key(side) in p.name.lower() for p in analysis.parties))
+        judges = [_name(j) for j in fields["judges"].value or []]
+        for opinion in row["opinions"] or []:
+            if opinion.get("author"):
+                note("opinion author found (recall)", _name(opinion["author"]) in judges)
+        authors = {_name(o["author"]) for o in row["opinions"] or [] if o.get("author")}
+        for judge in judges:
+            note("judge named is an author (precision)", judge in authors)
+        note("posture read by the rules", fields["procedural_posture"].value is not None)
+        note("holding read by the rules", fields["holding"].value is not None)
         authorities = fields["cited_authorities"]
         note("cited authorities located", len(authorities.sources) == len(authorities.value))
     seconds = time.perf_counter() - started
@@ -89,6 +100,15 @@ def main() -> None:
     for name, values in outcomes.items():
         print(f"{name:40} {pct(sum(values), len(values))}")
     print(f"time per case (enrichment + analysis) {1000 * seconds / len(rows):.0f} ms")
+
+
+def _name(author: str) -> str:
+    """An author as a comparable key: letters only, titles dropped ("Mr. Chief Justice
+    English" and "English" alike)."""
+    key = author.lower()
+    for title in ("mr.", "hon.", "special", "chief", "justice", "judge", "jr."):
+        key = key.replace(title, "")
+    return "".join(ch for ch in key if ch.isalpha())
 
 
 if __name__ == "__main__":

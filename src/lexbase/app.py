@@ -87,7 +87,9 @@ def create_app(settings: Settings | None = None, tasks: TaskRegistry | None = No
         app.state.credential_owners = CredentialOwners(settings, resources.sessionmaker)
         app.state.search = SearchState.create(settings)
         app.state.chat = ChatState.open(settings)
-        app.state.intelligence = IntelligenceState()
+        app.state.intelligence = IntelligenceState(
+            app.state.chat.llm if settings.analysis_model_fields else None
+        )
         runner = await start_embedded_runner(resources, registry)
         dispatcher = await start_dispatcher(resources)
         warm = asyncio.create_task(warm_up(resources, app.state.search, workers=runner is not None))

@@ -59,6 +59,7 @@ def assert_sources_verbatim(analysis: dict[str, Any], text: str) -> int:
     sources += [s for c in analysis["clauses"] for s in c["sources"]]
     sources += [s for f in analysis["fields"].values() for s in f["sources"]]
     sources += [s for r in analysis["risks"] for s in r["sources"]]
+    sources += [s for o in analysis["obligations"] for s in o["sources"]]
     for source in sources:
         assert text[source["start"] : source["end"]] == source["quote"], source
     return len(sources)
@@ -100,6 +101,14 @@ async def test_a_contract_s_clauses_are_found_where_its_text_says_them(
         assert (
             jurisdiction["value"] and jurisdiction["value"] in jurisdiction["sources"][0]["quote"]
         )
+        for name in ("renewal_term", "notice_period", "liability_cap"):
+            value = analysis["fields"][name]
+            assert value["value"] is not None or value["reason"], name
+            if value["value"] is not None:
+                assert " ".join(value["sources"][0]["quote"].split()) == value["value"]
+        assert analysis["obligations"], "a commercial contract binds its parties"
+        for obligation in analysis["obligations"]:
+            assert " ".join(obligation["sources"][0]["quote"].split()) == obligation["text"]
         # The same request for the same document is answered from the store; GET returns it.
         again = (await analyze(c, headers, document_id, analysis_type="contract")).json()
         assert again["cached"] is True and again["id"] == analysis["id"]

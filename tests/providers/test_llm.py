@@ -7,6 +7,7 @@ Retry-After, 500s, a stream that stalls), through the fallback chain and its cir
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import time
@@ -27,6 +28,7 @@ from lexbase.providers.llm import (
     ChatMessage,
     Completion,
     LLMChain,
+    LLMError,
     RetryPolicy,
     TransientLLMError,
 )
@@ -96,9 +98,11 @@ class FaultProxy:
     upstream: str
     plan: list[str] = field(default_factory=list)
     requests: int = 0
+    bodies: list[dict[str, Any]] = field(default_factory=list)
 
     async def handle(self, request: Request) -> Response:
         self.requests += 1
+        self.bodies.append(json.loads(await request.body()))
         fault = self.plan.pop(0) if self.plan else "ok"
         if fault == "429":
             return JSONResponse(
@@ -151,14 +155,43 @@ async def proxy(llama_server: str) -> AsyncIterator[tuple[FaultProxy, str]]:
         await task
 
 
-def remote(base_url: str, timeout: float = 60.0) -> OpenAICompatibleLLM:
+def remote(base_url: str, timeout: float = 60.0, **options: Any) -> OpenAICompatibleLLM:
     return OpenAICompatibleLLM(
         base_url=base_url,
         api_key="local-test",
         model="smollm2",
         context_window=2048,
         timeout=timeout,
+        **options,
     )
+
+
+PICK = [
+    ChatMessage("system", "Reply with JSON only."),
+    ChatMessage(
+        "user",
+        "Sentences:\n[1] The sky is blue.\n[2] Grass is green.\n\nWhich says "
+        "what colour the sky is? Give its number and the colour.",
+    ),
+]
+PICK_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "sentence": {"anyOf": [{"type": "integer", "enum": [1, 2]}, {"type": "null"}]},
+        "value": {"type": ["string", "null"]},
+    },
+    "required": ["sentence", "value"],
+    "additionalProperties": False,
+}
+
+
+def assert_fits_pick_schema(text: str) -> None:
+    # llama.cpp's JSON grammar lets a raw newline into a string: JSON all the same to a
+    # lenient reader (Lexbase's extraction reads it so).
+    answer = json.loads(text, strict=False)
+    assert set(answer) == {"sentence", "value"}, text
+    assert answer["sentence"] in (1, 2, None)
+    assert answer["value"] is None or isinstance(answer["value"], str)
 
 
 async def collect(stream: AsyncIterator[str | Completion]) -> tuple[str, Completion]:
@@ -188,6 +221,18 @@ async def test_local_model_answers_and_counts_its_tokens() -> None:
         )
     finally:
         await model.close()
+
+
+async def test_the_local_model_answers_in_the_schema_it_is_given() -> None:
+    """The schema becomes a grammar the sampler follows: even the 135M model's answer is JSON
+    of that shape, with a sentence number among those offered."""
+    model = local_model()
+    try:
+        completion = await model.complete(PICK, max_tokens=60, schema=PICK_SCHEMA)
+    finally:
+        await model.close()
+    assert_fits_pick_schema(completion.text)
+    assert completion.usage.completion_tokens > 0
 
 
 async def test_closing_a_stream_stops_the_model() -> None:
@@ -238,6 +283,31 @@ async def test_openai_provider_against_llama_server(llama_server: str) -> None:
         assert final.usage.completion_tokens > 0
     finally:
         await model.close()
+
+
+async def test_a_schema_reaches_an_openai_compatible_server_in_the_form_it_takes(
+    proxy: tuple[FaultProxy, str],
+) -> None:
+    """llama-cpp-python's server takes a schema inside a `json_object` format and enforces it;
+    the default is OpenAI's own `json_schema` format, which that server fails on (a 500)."""
+    faults, base = proxy
+    model = remote(base, schema_format="json_object")
+    try:
+        completion = await model.complete(PICK, max_tokens=60, schema=PICK_SCHEMA)
+    finally:
+        await model.close()
+    assert_fits_pick_schema(completion.text)
+    assert faults.bodies[-1]["response_format"] == {"type": "json_object", "schema": PICK_SCHEMA}
+    model = remote(base)
+    try:
+        with pytest.raises(LLMError, match="HTTP 500"):
+            await model.complete(PICK, max_tokens=60, schema=PICK_SCHEMA)
+    finally:
+        await model.close()
+    assert faults.bodies[-1]["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "result", "schema": PICK_SCHEMA, "strict": True},
+    }
 
 
 async def test_a_429_is_retried_after_the_wait_it_asks_for(

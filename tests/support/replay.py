@@ -33,11 +33,16 @@ def sse_events(name: str) -> list[str]:
 @dataclass
 class Replay:
     """Answers as the real API would, or fails as the next planned fault says; an `answer`
-    replaces the recorded text (same shapes) where a test needs its own words back."""
+    replaces the recorded text (same shapes) where a test needs its own words back, and
+    `answers` give one such text per request, in turn, before `answer` applies."""
 
     plan: list[str] = field(default_factory=list)
     requests: list[tuple[str, dict[str, str], dict[str, Any]]] = field(default_factory=list)
     answer: str | None = None
+    answers: list[str] = field(default_factory=list)
+
+    def _text(self) -> str | None:
+        return self.answers.pop(0) if self.answers else self.answer
 
     async def _take(self, request: Request) -> tuple[str, dict[str, Any]]:
         body = json.loads(await request.body())
@@ -65,8 +70,8 @@ class Replay:
             return JSONResponse(recorded("anthropic_invalid.json"), 400)
         if not body.get("stream"):
             message = recorded("anthropic_message.json")
-            if self.answer is not None:
-                message["content"][0]["text"] = self.answer
+            if (text := self._text()) is not None:
+                message["content"][0]["text"] = text
             return JSONResponse(message, headers={"request-id": "req_replay"})
         events = sse_events("anthropic_stream.sse")
         parts = self._split()
@@ -87,8 +92,8 @@ class Replay:
             return JSONResponse(recorded("gemini_invalid.json"), 400)
         if request.url.path.endswith(":generateContent"):
             response = recorded("gemini_generate.json")
-            if self.answer is not None:
-                response["candidates"][0]["content"]["parts"][0]["text"] = self.answer
+            if (text := self._text()) is not None:
+                response["candidates"][0]["content"]["parts"][0]["text"] = text
             return JSONResponse(response)
         events = sse_events("gemini_stream.sse")
         parts = self._split()

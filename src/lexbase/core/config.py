@@ -149,6 +149,9 @@ class Settings(BaseSettings):
     llm_openai_api_key: SecretStr | None = None
     llm_openai_model: str = "gpt-4o-mini"
     llm_openai_context_window: int = Field(default=128000, ge=512, le=10_000_000)
+    # How a JSON schema is asked for: OpenAI's `json_schema` response format, or a
+    # `json_object` format carrying the schema (llama-cpp-python's server takes only that).
+    llm_openai_schema_format: Literal["json_schema", "json_object"] = "json_schema"
     llm_anthropic_base_url: str | None = None
     llm_anthropic_api_key: SecretStr | None = None
     llm_anthropic_model: str = "claude-sonnet-5"
@@ -176,6 +179,10 @@ class Settings(BaseSettings):
     # a user keeps; past them the request is refused with 422 (delete some, or start anew).
     chat_max_messages: int = Field(default=400, ge=2, le=100_000)
     chat_max_conversations: int = Field(default=1000, ge=1, le=1_000_000)
+    # Document analysis: whether fields the rules cannot read (a case's holding when the court
+    # does not write "we hold", a renewal term stated in words) are asked of the language
+    # models — each answer checked against the sentence it names, or left null with a reason.
+    analysis_model_fields: bool = True
     # Price per million tokens, [prompt, completion], by model name, for the estimated cost of
     # each model call (JSON). Models it does not name cost 0 (the local one).
     llm_prices: dict[str, tuple[float, float]] = Field(default_factory=dict)

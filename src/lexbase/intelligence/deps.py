@@ -1,5 +1,5 @@
 """What document intelligence holds for the app's life: the clause model, loaded on first
-use (off the event loop) and kept."""
+use (off the event loop) and kept, and the language models it may ask (chat's, shared)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from lexbase.intelligence.clauses import BUNDLED, ClauseModel
+from lexbase.providers.llm import LLMChain
 
 
 class IntelligenceState:
-    def __init__(self, clause_model_path: Path = BUNDLED) -> None:
+    def __init__(self, llm: LLMChain | None = None, clause_model_path: Path = BUNDLED) -> None:
+        self.llm = llm  # None: fields only a model reads are null, with the reason
         self.path = clause_model_path
         self._model: ClauseModel | None = None
         self._lock = asyncio.Lock()

@@ -2,8 +2,9 @@
 its stored legal metadata and the clause model — no database, no app.
 
 A source is `(start, end)` into the document's text; a value the text does not show is
-`None` with a reason, never guessed. What these rules cannot read (a case's holding, its
-judges) is left `None` with the reason, for a language model to fill in later.
+`None` with a reason, never guessed. What these rules cannot read is left `None` with the
+reason, and an `Ask` names the sentences a language model may choose its answer from
+(`intelligence/extraction.py`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lexbase.ingest.chunking import sentence_spans
 from lexbase.ingest.enrichment.dates import DATE, iso_date
 from lexbase.intelligence.clauses import ClauseFinding, ClauseModel
 
@@ -52,13 +54,34 @@ class Risk:
 
 
 @dataclass
+class Obligation:
+    party: str | None
+    text: str
+    sources: list[Span]
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A field the rules could not read, put to a language model: the question, and the
+    sentences (spans of the text) it may answer from. `verbatim`: the value must be written
+    in the sentence chosen (a period, an amount, a name), not described by it."""
+
+    field: str
+    question: str
+    candidates: tuple[Span, ...]
+    verbatim: bool
+
+
+@dataclass
 class Analysis:
     analysis_type: str
     parties: list[Party] = field(default_factory=list)
     key_dates: list[KeyDate] = field(default_factory=list)
     clauses: list[ClauseFinding] = field(default_factory=list)
     fields: dict[str, Value] = field(default_factory=dict)
+    obligations: list[Obligation] = field(default_factory=list)
     risks: list[Risk] = field(default_factory=list)
+    asks: list[Ask] = field(default_factory=list)
 
 
 def locate(text: str, phrase: str, start: int = 0, end: int | None = None) -> Span | None:
@@ -101,18 +124,112 @@ RISKY = {
 }
 
 
+# Values read from a clause's sentences: the field, the clause categories it is read from
+# (first found wins), what the value looks like, and the question a model is asked otherwise.
+_NUMBER = (
+    r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
+    r"twenty|thirty|forty-five|forty|sixty|ninety|one\s+hundred\s+(?:and\s+)?\w+)"
+)
+_DURATION = re.compile(
+    rf"\b{_NUMBER}(?:\s*\(\d+\))?[\s-]+(?:calendar\s+|business\s+|working\s+)?"
+    r"(?:day|week|month|year)s?\b",
+    re.IGNORECASE,
+)
+_AMOUNT = re.compile(
+    r"(?:US\s?|U\.S\.\s?)?\$\s?\d[\d,]*(?:\.\d+)?(?:\s+(?:million|billion|thousand))?"
+    r"|\b\d[\d,]*(?:\.\d+)?\s+(?:dollars|USD|euros|EUR)\b"
+    r"|\b(?:the\s+)?(?:total\s+|aggregate\s+)?(?:amounts?|fees|sums?|charges|price)\s+"
+    r"(?:actually\s+)?(?:paid|payable|received)(?:\s+or\s+payable)?(?:\s+(?:by|to)\s+\w+)?"
+    r"(?:\s+(?:under|pursuant\s+to|in|during)\s+[^.;]{0,80}?(?:months?|years?|agreement))?",
+    re.IGNORECASE,
+)
+CLAUSE_VALUES: dict[str, tuple[tuple[str, ...], re.Pattern[str], str]] = {
+    "renewal_term": (
+        ("Renewal Term",),
+        _DURATION,
+        "For how long does the contract renew each time?",
+    ),
+    "notice_period": (
+        ("Notice Period To Terminate Renewal", "Termination For Convenience"),
+        _DURATION,
+        "How much notice must a party give to terminate or prevent renewal?",
+    ),
+    "liability_cap": (
+        ("Cap On Liability",),
+        _AMOUNT,
+        "What is the maximum amount a party can be liable for?",
+    ),
+}
+# Obligations: a sentence in which a party (by name or the short name the contract defines
+# for it) "shall", "must", "agrees to" or "will" do something.
+_DEFINED = re.compile(r"\(\s*(?:the\s+)?[\"“]([A-Z][A-Za-z&.\- ]{1,40})[\"”]\s*\)")
+_DUTY = (
+    r"\s+(?:shall|must|agrees?\s+to|will|undertakes?\s+to|is\s+obligated\s+to)"
+    r"\s+(?!not\s+be\s+liable)"
+)
+MAX_OBLIGATIONS = 40
+MAX_OBLIGATION_CHARS = 600
+
+
 def analyze_contract(text: str, metadata: dict[str, Any], model: ClauseModel) -> Analysis:
     analysis = Analysis("contract", clauses=model.find(text))
     analysis.parties = _contract_parties(text, metadata)
     analysis.key_dates = _dates_in_context(text)
     by_category = {c.category: c for c in analysis.clauses}
     analysis.fields["governing_law"] = _governing_law(text, by_category.get("Governing Law"))
+    for name, (categories, pattern, question) in CLAUSE_VALUES.items():
+        found = [by_category[c] for c in categories if c in by_category]
+        value, candidates = _clause_value(text, [c for c in found if c.present], pattern)
+        if value.value is None and value.reason is None:
+            value.reason = f"no {' or '.join(c.lower() for c in categories)} clause was found"
+        analysis.fields[name] = value
+        if candidates:
+            analysis.asks.append(Ask(name, question, candidates, verbatim=True))
+    analysis.obligations = _obligations(text, analysis.parties)
     for category, (message, severity) in RISKY.items():
         finding = by_category.get(category)
         if finding is not None and finding.present:
             spans = [(s.start, s.end) for s in finding.spans]
             analysis.risks.append(Risk(message, severity, spans))
     return analysis
+
+
+def _clause_value(
+    text: str, clauses: list[ClauseFinding], pattern: re.Pattern[str]
+) -> tuple[Value, tuple[Span, ...]]:
+    """The first value `pattern` finds in the clauses' sentences, best sentence first; or
+    none, and those sentences for a model to read."""
+    spans = [(s.start, s.end) for clause in clauses for s in clause.spans]
+    for start, end in spans:
+        found = pattern.search(text, start, end)
+        if found is not None:
+            return Value(" ".join(found.group().split()), [(found.start(), found.end())]), ()
+    if not spans:
+        return Value(None), ()
+    return Value(None, spans[:1], "the clause states no value these rules read"), tuple(spans)
+
+
+def _obligations(text: str, parties: list[Party]) -> list[Obligation]:
+    """Sentences binding a named party, in the order written."""
+    names = {p.name for p in parties}
+    names.update(m.group(1).strip() for m in _DEFINED.finditer(text, 0, min(len(text), HEAD)))
+    names = {n for n in names if len(n) >= 2}
+    if not names:
+        return []
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    duty = re.compile(rf"\b(?:the\s+)?(?P<party>{alternatives}){_DUTY}", re.IGNORECASE)
+    found = []
+    for start, end in sentence_spans(text):
+        if end - start > MAX_OBLIGATION_CHARS:
+            continue
+        match = duty.search(text, start, end)
+        if match is None:
+            continue
+        party = next((n for n in names if n.lower() == match.group("party").lower()), None)
+        found.append(Obligation(party, " ".join(text[start:end].split()), [(start, end)]))
+        if len(found) >= MAX_OBLIGATIONS:
+            break
+    return found
 
 
 def _contract_parties(text: str, metadata: dict[str, Any]) -> list[Party]:
@@ -226,12 +343,104 @@ def analyze_case(text: str, metadata: dict[str, Any], citations: Sequence[Any]) 
         if disposition
         else Value(None, reason="no disposition word in the closing of the decision")
     )
-    for name in ("judges", "holding", "procedural_posture"):
-        analysis.fields[name] = Value(None, reason=NEEDS_MODEL)
+    analysis.fields["judges"] = _judges(text)
+    analysis.fields["procedural_posture"] = _posture(text, analysis)
+    analysis.fields["holding"] = _holding(text, analysis, disposition)
     analysis.fields["cited_authorities"] = Value(
         [c.normalized for c in citations], [(c.start, c.end) for c in citations]
     )
     return analysis
+
+
+# The lines that name an opinion's author: "Mr. Chief Justice English", "Darrell Hickman,
+# Justice.", "Jack Holt, Jr., Chief Justice.", "Per Curiam." — alone on their line. A judge
+# named "Hon." is the court below's, unless the opinion's "delivered" follows the name.
+_AUTHOR = re.compile(
+    r"^[ \t]*(?P<name>(?:Mr\.\s+)?(?:Chief\s+)?(?:Justice|Judge)\s+[A-Z][\w'\u2019.-]+"
+    r"|[A-Z][\w'\u2019.-]+(?:\s+[A-Z][\w'\u2019.-]*){0,3},(?:\s+Jr\.,)?\s+(?:Special\s+)?(?:Chief\s+)?"
+    r"(?:Justice|Judge)|Per\s+Curiam)[ \t]*[.,:]?[ \t]*$",
+    re.MULTILINE,
+)
+_HOLDS = re.compile(
+    r"\b(?:we\s+(?:therefore\s+|thus\s+|now\s+)?(?:hold|conclude|decide)|"
+    r"(?:it\s+is|we\s+are\s+of\s+the\s+opinion)\s+that|the\s+court\s+holds)\b",
+    re.IGNORECASE,
+)
+_POSTURE_LINE = re.compile(
+    r"^[ \t]*(?P<line>(?:On\s+)?(?:Appeal|Petition|Certiorari|Error)\s+(?:from|to)\s+[^\n]{3,150}?)"
+    r"[ \t]*[.;]?[ \t]*$",
+    re.MULTILINE | re.IGNORECASE,
+)
+_POSTURE = re.compile(
+    r"\b(?:appeal(?:s|ed)?\s+(?:from|the)|on\s+appeal|petition(?:s|ed)?\s+for|"
+    r"(?:was|were)\s+convicted|summary\s+judgment|motion\s+to\s+dismiss|"
+    r"(?:trial|circuit|chancery|lower)\s+court\s+(?:granted|denied|entered|dismissed|found))",
+    re.IGNORECASE,
+)
+MAX_CANDIDATES = 10
+MAX_JUDGES = 8
+
+
+def _judges(text: str) -> Value:
+    """The opinions' authors, each named alone on the line above its opinion."""
+    names: list[str] = []
+    sources: list[Span] = []
+    for match in _AUTHOR.finditer(text):
+        name = " ".join(match.group("name").split())
+        following = text[match.end() : match.end() + 80].lstrip().lower()
+        if name.startswith("Hon.") and not following.startswith("delivered"):
+            continue
+        if name.lower() in (n.lower() for n in names):
+            continue
+        names.append(name)
+        sources.append((match.start("name"), match.start("name") + len(match.group("name"))))
+        if len(names) >= MAX_JUDGES:
+            break
+    if not names:
+        return Value(None, reason="no line names the opinion's author")
+    return Value(names, sources)
+
+
+def _posture(text: str, analysis: Analysis) -> Value:
+    """How the case came to the court: its "Appeal from …" line, else a model's reading of
+    the opening sentences that speak of the proceedings below."""
+    line = _POSTURE_LINE.search(text, 0, min(len(text), HEAD))
+    if line is not None:
+        span = (line.start("line"), line.end("line"))
+        return Value(" ".join(line.group("line").split()), [span])
+    candidates = _sentences_matching(text, _POSTURE, 0, max(HEAD, len(text) // 3))
+    if candidates:
+        question = "How did this case come before the court (its procedural history)?"
+        analysis.asks.append(Ask("procedural_posture", question, candidates, verbatim=False))
+    return Value(None, reason=NEEDS_MODEL if candidates else "no sentence tells the proceedings")
+
+
+def _holding(text: str, analysis: Analysis, disposition: re.Match[str] | None) -> Value:
+    """The court's own statement of its holding ("We hold that …"); else the sentences that
+    conclude, and those before the disposition, for a model to choose from."""
+    holds = _sentences_matching(text, _HOLDS, 0, len(text))
+    stated = [span for span in holds if re.search(r"\bhold", text[span[0] : span[1]], re.I)]
+    if stated:
+        start, end = stated[0]
+        return Value(" ".join(text[start:end].split()), [stated[0]])
+    closing_end = disposition.start() if disposition is not None else len(text)
+    closing = sentence_spans(text, max(0, closing_end - 1_500), closing_end)[-4:]
+    candidates = tuple(dict.fromkeys([*holds, *closing]))[:MAX_CANDIDATES]
+    if candidates:
+        question = "What did the court hold (its decision on the question before it)?"
+        analysis.asks.append(Ask("holding", question, candidates, verbatim=False))
+    return Value(None, reason=NEEDS_MODEL if candidates else "no sentence states a holding")
+
+
+def _sentences_matching(
+    text: str, pattern: re.Pattern[str], start: int, end: int
+) -> tuple[Span, ...]:
+    found = [
+        (a, b)
+        for a, b in sentence_spans(text, start, min(end, len(text)))
+        if b - a <= MAX_OBLIGATION_CHARS and pattern.search(text, a, b)
+    ]
+    return tuple(found[:MAX_CANDIDATES])
 
 
 _COURT_WORD = re.compile(r"\bcourt\b", re.IGNORECASE)

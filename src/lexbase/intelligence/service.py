@@ -11,10 +11,11 @@ import asyncio
 import bisect
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lexbase.analytics.service import ModelCall, record_model_call
 from lexbase.core.db import transaction
 from lexbase.core.pagination import PageParams
 from lexbase.core.principal import Principal
@@ -30,6 +31,7 @@ from lexbase.intelligence.errors import (
     NotReady,
     UnknownScope,
 )
+from lexbase.intelligence.extraction import PROMPT_VERSION, Extraction, extract
 from lexbase.intelligence.findings import (
     Analysis,
     Span,
@@ -58,10 +60,12 @@ from lexbase.intelligence.schemas import (
 from lexbase.intelligence.summary import LENGTHS, summarize
 from lexbase.matters.errors import MatterNotFound
 from lexbase.matters.service import get_matter
+from lexbase.organizations.service import privacy_of
+from lexbase.providers.llm import Privacy
 
 ANALYSIS_KINDS = ("contract", "case", "general")
 SUMMARY_MODEL = "lexrank (networkx PageRank over TF-IDF sentence similarity)"
-RULES_VERSION = "2"  # bumped whenever the rules' output changes: earlier results are not reused
+RULES_VERSION = "3"  # bumped whenever the rules' output changes: earlier results are not reused
 CASE_TYPES = frozenset({"opinion", "brief", "motion"})
 MODEL_NAME = "lexbase-clauses (TF-IDF + logistic regression) + rules"
 
@@ -85,7 +89,8 @@ class AnalysisService:
         def kind_of(document: Document) -> str:
             return request.analysis_type or default_type(document.document_type)
 
-        loaded = await self._load(principal, document_id, kind_of, model.meta)
+        options = {"clauses": model.meta, "fields": self._fields_by()}
+        loaded = await self._load(principal, document_id, kind_of, options)
         if loaded.cached is not None:
             return _analysis_out(loaded.cached, cached=True)
         text, metadata = loaded.text, dict(loaded.document.legal_metadata or {})
@@ -95,9 +100,38 @@ class AnalysisService:
             analysis = analyze_case(text, metadata, loaded.citations)
         else:
             analysis = analyze_general(text, metadata)
+        extraction = await self._ask_model(principal, analysis, text, metadata)
+        analysis.fields.update(extraction.values)
         result = _render(analysis, loaded.locate, loaded.document.document_type)
-        row = await self._store(principal, loaded, result)
+        if extraction.model is not None:
+            result["model"] = f"{MODEL_NAME} + {extraction.model}"
+        row = await self._store(principal, loaded, result, extraction.calls)
         return _analysis_out(row, cached=False)
+
+    def _fields_by(self) -> str:
+        """Who reads the fields the rules cannot: part of the cache key, so a change of model
+        or prompt is not answered from results another made."""
+        llm = self.state.llm
+        if llm is None:
+            return "rules"
+        return f"{llm.primary.name}/{llm.primary.model}/prompt-{PROMPT_VERSION}"
+
+    async def _ask_model(
+        self, principal: Principal, analysis: Analysis, text: str, metadata: dict[str, Any]
+    ) -> Extraction:
+        """The fields the rules left to a model, asked and checked; none when no model is
+        configured (they stay null with the rules' reason)."""
+        llm = self.state.llm
+        if llm is None or not analysis.asks:
+            return Extraction()
+        async with transaction(self.resources.sessionmaker) as session:
+            policy, parties = await privacy_of(
+                session, self.resources.settings, principal.organization_id
+            )
+        if parties:
+            names = tuple(str(n) for n in metadata.get("parties") or [])
+            policy = Privacy(policy.scope, names)
+        return await extract(llm, text, analysis.asks, policy)
 
     async def summarize(
         self, principal: Principal, document_id: str, request: SummaryRequest
@@ -237,8 +271,13 @@ class AnalysisService:
         return _Loaded(document, kind, key, None, stored.text, stored.pages, citations)
 
     async def _store(
-        self, principal: Principal, loaded: _Loaded, result: dict[str, Any]
+        self,
+        principal: Principal,
+        loaded: _Loaded,
+        result: dict[str, Any],
+        calls: Sequence[ModelCall] = (),
     ) -> DocumentAnalysis:
+        """The result, and the model calls it took (their usage), in one transaction."""
         document = loaded.document
         row = DocumentAnalysis(
             document_id=document.id,
@@ -252,6 +291,10 @@ class AnalysisService:
         )
         async with transaction(self.resources.write_sessionmaker) as session:
             session.add(row)
+            for call in calls:
+                await record_model_call(
+                    session, principal, call, self.resources.settings.llm_prices
+                )
         return row
 
     async def latest(self, principal: Principal, document_id: str) -> AnalysisOut:
@@ -329,7 +372,10 @@ def _render(
             name: {"value": v.value, "sources": sources(v.sources), "reason": v.reason}
             for name, v in analysis.fields.items()
         },
-        "obligations": [],
+        "obligations": [
+            {"party": o.party, "text": o.text, "sources": sources(o.sources)}
+            for o in analysis.obligations
+        ],
         "risks": [
             {"text": r.text, "severity": r.severity, "sources": sources(r.sources)}
             for r in analysis.risks

@@ -47,12 +47,14 @@ def open_llm(name: str, settings: Settings) -> LLM:
         module_name, class_name = REMOTE[name]
         provider = getattr(importlib.import_module(module_name), class_name)
         key: SecretStr | None = getattr(settings, f"llm_{name}_api_key")
+        extra = {"schema_format": settings.llm_openai_schema_format} if name == "openai" else {}
         llm: LLM = provider(
             base_url=getattr(settings, f"llm_{name}_base_url"),
             api_key=key.get_secret_value() if key is not None else "not-set",
             model=getattr(settings, f"llm_{name}_model"),
             context_window=getattr(settings, f"llm_{name}_context_window"),
             timeout=settings.llm_timeout_seconds,
+            **extra,
         )
         return llm
     raise LLMError(f"unknown language model provider: {name}")

@@ -1,11 +1,12 @@
 """Anthropic's Messages API through the official `anthropic` client. Retries are the caller's
 (providers/llm/chain.py), so the client makes none; failures are sorted into transient and
-permanent ones as for the other remote providers.
+permanent ones as for the other remote providers. A JSON schema is sent as the API's
+structured-output format (`output_config.format`), so the answer's text is JSON of that shape.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import anthropic
@@ -44,11 +45,13 @@ class AnthropicLLM(RemoteLLM):
         max_tokens: int,
         temperature: float = 0.0,
         stop: Sequence[str] = (),
+        schema: Mapping[str, Any] | None = None,
     ) -> Completion:
+        request = _request(self.model, messages, max_tokens, temperature, stop)
+        if schema is not None:
+            request["output_config"] = {"format": {"type": "json_schema", "schema": dict(schema)}}
         try:
-            response = await self.client.messages.create(
-                **_request(self.model, messages, max_tokens, temperature, stop)
-            )
+            response = await self.client.messages.create(**request)
         except anthropic.AnthropicError as exc:
             raise _translated(exc) from exc
         text = "".join(block.text for block in response.content if block.type == "text")

@@ -1,16 +1,19 @@
 """The interface of language models, and what every implementation returns or raises.
 
 A model is asked with a list of chat messages and answers either whole (`complete`) or as a
-stream of text pieces ending with the whole `Completion` (`stream`). Failures are split the
+stream of text pieces ending with the whole `Completion` (`stream`). Given a JSON schema,
+`complete` answers one JSON document the provider was told to conform to — by a grammar the
+sampler follows (llama.cpp) or the API's structured-output option; the caller still
+validates it. Failures are split the
 way a caller must treat them: `TransientLLMError` (a timeout, a 429, a 5xx, a dropped
 connection — worth retrying, or trying the next provider) and `LLMError` (anything else).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 Role = Literal["system", "user", "assistant"]
 
@@ -65,6 +68,7 @@ class LLM(Protocol):
         max_tokens: int,
         temperature: float = 0.0,
         stop: Sequence[str] = (),
+        schema: Mapping[str, Any] | None = None,
     ) -> Completion: ...
 
     def stream(

@@ -18,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import structlog
 
@@ -77,6 +78,7 @@ class LLMChain:
         max_tokens: int,
         temperature: float = 0.0,
         privacy: Privacy | None = None,
+        schema: Mapping[str, Any] | None = None,
     ) -> Completion:
         for provider in self.available():
             redaction = _redaction(provider, privacy)
@@ -84,7 +86,7 @@ class LLMChain:
             for attempt in range(self.policy.retries + 1):
                 try:
                     completion = await provider.complete(
-                        prompt, max_tokens=max_tokens, temperature=temperature
+                        prompt, max_tokens=max_tokens, temperature=temperature, schema=schema
                     )
                 except TransientLLMError as exc:
                     if attempt < self.policy.retries:

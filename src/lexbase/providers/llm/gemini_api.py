@@ -1,12 +1,13 @@
 """Google's Gemini API through the official `google-genai` client (its asynchronous side,
 over `httpx2`, the HTTP client that SDK is built on).
 Retries are the caller's (providers/llm/chain.py), so the client makes none; failures are
-sorted into transient and permanent ones as for the other remote providers.
+sorted into transient and permanent ones as for the other remote providers. A JSON schema
+is sent as the response's JSON schema (`response_json_schema`, JSON output).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import httpx2
@@ -56,8 +57,12 @@ class GeminiLLM(RemoteLLM):
         max_tokens: int,
         temperature: float = 0.0,
         stop: Sequence[str] = (),
+        schema: Mapping[str, Any] | None = None,
     ) -> Completion:
         contents, config = _request(messages, max_tokens, temperature, stop)
+        if schema is not None:
+            config.response_mime_type = "application/json"
+            config.response_json_schema = dict(schema)
         try:
             response = await self.client.aio.models.generate_content(
                 model=self.model, contents=contents, config=config

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import importlib.util
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -108,10 +108,9 @@ class LocalLLM:
         max_tokens: int,
         temperature: float = 0.0,
         stop: Sequence[str] = (),
+        schema: Mapping[str, Any] | None = None,
     ) -> Completion:
-        async for piece in self.stream(
-            messages, max_tokens=max_tokens, temperature=temperature, stop=stop
-        ):
+        async for piece in self._queued(messages, max_tokens, temperature, stop, schema):
             if isinstance(piece, Completion):
                 return piece
         raise LLMError("the model ended without an answer")
@@ -124,12 +123,23 @@ class LocalLLM:
         temperature: float = 0.0,
         stop: Sequence[str] = (),
     ) -> AsyncIterator[str | Completion]:
+        async for item in self._queued(messages, max_tokens, temperature, stop, None):
+            yield item
+
+    async def _queued(
+        self,
+        messages: Sequence[ChatMessage],
+        max_tokens: int,
+        temperature: float,
+        stop: Sequence[str],
+        schema: Mapping[str, Any] | None,
+    ) -> AsyncIterator[str | Completion]:
         if self._waiting >= self._queue + 1:
             raise TransientLLMError("the local model is busy")
         self._waiting += 1
         try:
             async with self._slots:
-                async for item in self._generate(messages, max_tokens, temperature, stop):
+                async for item in self._generate(messages, max_tokens, temperature, stop, schema):
                     yield item
         finally:
             self._waiting -= 1
@@ -140,11 +150,15 @@ class LocalLLM:
         max_tokens: int,
         temperature: float,
         stop: Sequence[str],
+        schema: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[str | Completion]:
         loop = asyncio.get_running_loop()
         pieces: asyncio.Queue[object] = asyncio.Queue()
         cancelled = threading.Event()
         payload = [{"role": m.role, "content": m.content} for m in messages]
+        # A schema becomes a grammar the sampler cannot leave: the answer is valid JSON of
+        # that shape even from the smallest model (llama-cpp-python compiles it).
+        response_format = {"type": "json_object", "schema": dict(schema)} if schema else None
 
         def produce() -> None:
             produced = 0
@@ -155,6 +169,7 @@ class LocalLLM:
                     max_tokens=max_tokens,
                     temperature=temperature,
                     stop=list(stop) or None,
+                    response_format=response_format,
                     stream=True,
                 )
                 for chunk in chunks:

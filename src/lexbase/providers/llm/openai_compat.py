@@ -1,12 +1,16 @@
 """Any OpenAI-compatible chat endpoint — OpenAI, vLLM, Ollama, llama.cpp's server, DeepSeek —
 through the official `openai` client. Retries are the caller's (providers/llm/chain.py), so
 the client makes none of its own; failures are sorted into transient and permanent ones.
+
+A JSON schema is sent as OpenAI's structured-output `response_format` (`json_schema`, strict),
+or — for servers that take only that form, such as llama-cpp-python's — as a `json_object`
+format carrying the schema (`LEXBASE_LLM_OPENAI_SCHEMA_FORMAT`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, Literal
 
 import openai
 
@@ -36,8 +40,10 @@ class OpenAICompatibleLLM(RemoteLLM):
         model: str,
         context_window: int,
         timeout: float,
+        schema_format: Literal["json_schema", "json_object"] = "json_schema",
     ) -> None:
         super().__init__(model, context_window)
+        self.schema_format = schema_format
         self.client = openai.AsyncOpenAI(
             base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0
         )
@@ -49,11 +55,13 @@ class OpenAICompatibleLLM(RemoteLLM):
         max_tokens: int,
         temperature: float = 0.0,
         stop: Sequence[str] = (),
+        schema: Mapping[str, Any] | None = None,
     ) -> Completion:
+        request = self._request(messages, max_tokens, temperature, stop)
+        if schema is not None:
+            request["response_format"] = self._response_format(schema)
         try:
-            response = await self.client.chat.completions.create(
-                **self._request(messages, max_tokens, temperature, stop)
-            )
+            response = await self.client.chat.completions.create(**request)
         except openai.OpenAIError as exc:
             raise _translated(exc) from exc
         if not response.choices:
@@ -117,6 +125,14 @@ class OpenAICompatibleLLM(RemoteLLM):
         if stop:
             request["stop"] = list(stop)
         return request
+
+    def _response_format(self, schema: Mapping[str, Any]) -> dict[str, Any]:
+        if self.schema_format == "json_object":
+            return {"type": "json_object", "schema": dict(schema)}
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": "result", "schema": dict(schema), "strict": True},
+        }
 
     async def close(self) -> None:
         await self.client.close()

@@ -1,0 +1,202 @@
+"""Fields a language model reads: asked in a schema, validated, repaired once, and checked
+against the sentence the model names — so a wrong answer is `null` with a reason, never a
+finding. Remote providers are their replayed APIs (tests/support/replay.py); the default
+path is the bundled local model, for real."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from lexbase.app import create_app
+from lexbase.intelligence.extraction import (
+    INVALID,
+    NO_MODEL,
+    NOT_SUPPORTED,
+    NOT_WRITTEN,
+    checked,
+    extract,
+    schema,
+)
+from lexbase.intelligence.findings import Ask, analyze_case
+from lexbase.providers.llm import LLMChain, RetryPolicy
+from lexbase.providers.llm.anthropic_api import AnthropicLLM
+from lexbase.providers.llm.gemini_api import GeminiLLM
+from lexbase.providers.llm.local import LocalLLM, bundled_model
+from tests.chat.test_conversations import usage_events
+from tests.conftest import SettingsFactory, running
+from tests.factories import Tenant
+from tests.intelligence.test_analysis_api import OPINION, analyze, indexed_with_text
+from tests.providers.test_remote_apis import anthropic, gemini
+from tests.support.replay import Replay, replay_server
+from tests.support.services import find_free_port
+
+TEXT = (
+    "This Agreement renews automatically for successive one-year terms. "
+    "Either party may prevent renewal by written notice given thirty (30) days before the "
+    "end of the then-current term. "
+    "The Supplier shall deliver the goods to the Buyer's warehouse."
+)
+SENTENCES = ((0, 66), (67, 181), (182, 244))
+NOTICE = Ask("notice_period", "How much notice?", SENTENCES, verbatim=True)
+DUTY = Ask("delivery", "What must the Supplier do?", SENTENCES, verbatim=False)
+
+
+def test_the_sentences_are_the_ones_written() -> None:
+    assert [TEXT[a:b][-6:] for a, b in SENTENCES] == ["terms.", " term.", "house."]
+
+
+def test_an_answer_becomes_a_finding_only_where_its_sentence_bears_it_out() -> None:
+    found = checked(TEXT, NOTICE, 2, "Thirty  (30) days")
+    assert found.value == "thirty (30) days" and found.reason is None
+    [(start, end)] = found.sources
+    assert TEXT[start:end] == "thirty (30) days"
+    # A value the chosen sentence does not write: no value, the sentence kept as the place.
+    wrong = checked(TEXT, NOTICE, 1, "thirty (30) days")
+    assert (wrong.value, wrong.reason, wrong.sources) == (None, NOT_WRITTEN, [SENTENCES[0]])
+    # A description must be borne out by the sentence's words; one too short to say
+    # anything is replaced by the sentence itself.
+    said = checked(TEXT, DUTY, 3, "The Supplier must deliver the goods to the warehouse")
+    assert said.value == "The Supplier must deliver the goods to the warehouse"
+    assert said.sources == [SENTENCES[2]]
+    unsupported = checked(TEXT, DUTY, 3, "The Buyer pays a penalty for late payment")
+    assert (unsupported.value, unsupported.reason) == (None, NOT_SUPPORTED)
+    assert checked(TEXT, DUTY, 3, "deliver").value == TEXT[182:244]
+    assert checked(TEXT, DUTY, None, None).value is None
+
+
+def chain(*providers: AnthropicLLM | GeminiLLM | LocalLLM) -> LLMChain:
+    return LLMChain(list(providers), RetryPolicy(retries=0, base_seconds=0.01))
+
+
+@pytest.fixture
+async def replay() -> AsyncIterator[tuple[Replay, str]]:
+    async with replay_server() as server:
+        yield server
+
+
+async def test_an_invalid_answer_is_repaired_once_with_the_reason(
+    replay: tuple[Replay, str],
+) -> None:
+    server, base = replay
+    server.answers = ["The notice period is thirty days.", '{"sentence": 2, "value": "30 days"}']
+    server.answers.append('{"sentence": 2, "value": "thirty (30) days"}')
+    models = chain(anthropic(base))
+    try:
+        found = await extract(models, TEXT, [NOTICE])
+    finally:
+        await models.close()
+    # The first answer was not JSON: the model was told so and asked again; "30 days" is not
+    # how the sentence writes it, so nothing is found — and no third call is made.
+    value = found.values["notice_period"]
+    assert (value.value, value.reason) == (None, NOT_WRITTEN)
+    assert len(server.requests) == 2 and len(found.calls) == 2
+    first, repair = (body for _, _, body in server.requests)
+    assert first["output_config"] == {"format": {"type": "json_schema", "schema": schema(3)}}
+    assert "[2] Either party may prevent renewal" in first["messages"][0]["content"]
+    assert repair["messages"][1] == {
+        "role": "assistant",
+        "content": "The notice period is thirty days.",
+    }
+    assert "not valid" in repair["messages"][2]["content"]
+    assert found.model == "anthropic/claude-sonnet-5"
+    assert all(c.prompt_tokens == 412 and c.completion_tokens == 14 for c in found.calls)
+
+
+async def test_gemini_is_asked_for_json_of_the_schema(replay: tuple[Replay, str]) -> None:
+    server, base = replay
+    server.answers = ['{"sentence": 2, "value": "thirty (30) days"}']
+    server.answers += ['{"sentence": 7, "value": "x"}', '{"sentence": 9, "value": "x"}']
+    models = chain(gemini(base))
+    try:
+        found = await extract(models, TEXT, [NOTICE, DUTY])
+    finally:
+        await models.close()
+    notice = found.values["notice_period"]
+    assert notice.value == "thirty (30) days" and notice.sources == [(124, 140)]
+    # A sentence number outside those shown, twice: no value, with the reason.
+    assert (found.values["delivery"].value, found.values["delivery"].reason) == (None, INVALID)
+    config = server.requests[0][2]["generationConfig"]
+    assert config["responseMimeType"] == "application/json"
+    assert config["responseJsonSchema"] == schema(3)
+    assert len(found.calls) == 3
+
+
+async def test_no_model_reachable_leaves_the_fields_null_with_the_reason() -> None:
+    dead = anthropic(f"http://127.0.0.1:{find_free_port()}")
+    models = chain(dead)
+    try:
+        found = await extract(models, TEXT, [NOTICE])
+    finally:
+        await models.close()
+    assert (found.values["notice_period"].value, found.values["notice_period"].reason) == (
+        None,
+        NO_MODEL,
+    )
+    assert found.calls == []
+
+
+async def test_the_local_model_s_answers_are_findings_only_where_the_text_says_them() -> None:
+    """SmolLM2-135M picks among a decision's concluding sentences under a grammar: whatever it
+    answers is either borne out by the sentence it named or dropped with the reason."""
+    text = OPINION.decode()
+    analysis = analyze_case(text, {}, [])
+    [holding] = [a for a in analysis.asks if a.field == "holding"]
+    path = bundled_model()
+    assert path is not None
+    models = chain(LocalLLM(path, context_window=2048, threads=2))
+    try:
+        found = await extract(models, text, [holding])
+    finally:
+        await models.close()
+    value = found.values["holding"]
+    assert len(found.calls) in (1, 2) and found.calls[0].prompt_tokens > 50
+    assert found.model == "local/SmolLM2-135M-Instruct.Q4_1"
+    if value.value is None:
+        assert value.reason
+    else:
+        [(start, end)] = value.sources
+        assert (start, end) in holding.candidates
+        assert value.value.split()[0].lower() in text[start:end].lower()
+
+
+async def test_an_analysis_asks_the_model_and_records_each_call(
+    make_settings: SettingsFactory, tenant: Tenant, replay: tuple[Replay, str]
+) -> None:
+    server, base = replay
+    server.answer = json.dumps({"sentence": 4, "value": "The complaint states a claim"})
+    settings = make_settings(
+        analysis_model_fields=True,
+        llm_providers=["anthropic"],
+        llm_anthropic_base_url=base,
+        llm_anthropic_api_key="sk-ant-test",
+        llm_retries=0,
+    )
+    headers = tenant["attorney"].headers
+    async with running(create_app(settings)) as c:
+        document_id, text = await indexed_with_text(c, headers, OPINION, "doe-v-acme.txt")
+        response = await analyze(c, headers, document_id)
+        assert response.status_code == 200, response.text
+        analysis = response.json()
+        again = (await analyze(c, headers, document_id)).json()
+    assert analysis["model"].endswith("+ anthropic/claude-sonnet-5")
+    holding = analysis["fields"]["holding"]
+    assert holding["value"] == "The complaint states a claim"
+    [source] = holding["sources"]
+    assert text[source["start"] : source["end"]] == source["quote"]
+    assert "The complaint states a claim" in source["quote"]
+    # The rules read the posture from the "Appeal from" line: no model call for it.
+    posture = analysis["fields"]["procedural_posture"]
+    assert posture["value"].startswith("Appeal from the United States District Court")
+    # One call (the holding), recorded with its usage; the repeat is the stored result.
+    assert again["cached"] is True and len(server.requests) == 1
+    [event] = await usage_events(settings)
+    assert (event.kind, event.provider, event.model) == (
+        "model_call",
+        "anthropic",
+        "claude-sonnet-5",
+    )
+    assert (event.prompt_tokens, event.completion_tokens) == (412, 14)
+    assert event.organization_id == tenant["attorney"].organization_id
