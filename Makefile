@@ -43,7 +43,7 @@ provision:
 	else echo "make: not root, skipping service provisioning (Postgres/Redis tier may be skipped)"; fi
 
 test: $(DEV_STAMP) provision
-	$(BIN)/pytest --cov --cov-report=term:skip-covered -p no:cacheprovider
+	$(BIN)/pytest --cov --cov-report=term:skip-covered --durations=25 -p no:cacheprovider
 
 test-fast: $(DEV_STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider -k "not postgres"

@@ -155,7 +155,7 @@ def make_settings(database_url: str, tmp_path: Path) -> SettingsFactory:
             "worker_warm_up": False,
             # Analyses use the rules alone unless a test asks for the model's fields (seconds
             # a call on this CPU); tests/intelligence/test_model_fields.py does.
-            "analysis_model_fields": False,
+            "analysis_model_fields": "off",
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)

@@ -36,7 +36,7 @@ from lexbase.documents.blobs import run_sweeper
 from lexbase.documents.router import router as documents_router
 from lexbase.health.router import operations_router
 from lexbase.health.router import router as health_router
-from lexbase.intelligence.deps import IntelligenceState
+from lexbase.intelligence.deps import IntelligenceState, asks_model_fields
 from lexbase.intelligence.router import router as intelligence_router
 from lexbase.jobs.dispatch import start_dispatcher
 from lexbase.jobs.registry import TaskRegistry
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, tasks: TaskRegistry | None = No
         app.state.search = SearchState.create(settings)
         app.state.chat = ChatState.open(settings)
         app.state.intelligence = IntelligenceState(
-            app.state.chat.llm if settings.analysis_model_fields else None
+            app.state.chat.llm if asks_model_fields(settings) else None
         )
         runner = await start_embedded_runner(resources, registry)
         dispatcher = await start_dispatcher(resources)

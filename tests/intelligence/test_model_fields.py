@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from lexbase.app import create_app
+from lexbase.intelligence.deps import asks_model_fields
 from lexbase.intelligence.extraction import (
     INVALID,
     NO_MODEL,
@@ -168,7 +169,7 @@ async def test_an_analysis_asks_the_model_and_records_each_call(
     server, base = replay
     server.answer = json.dumps({"sentence": 4, "value": "The complaint states a claim"})
     settings = make_settings(
-        analysis_model_fields=True,
+        analysis_model_fields="auto",  # on: the model is a hosted one
         llm_providers=["anthropic"],
         llm_anthropic_base_url=base,
         llm_anthropic_api_key="sk-ant-test",
@@ -200,3 +201,12 @@ async def test_an_analysis_asks_the_model_and_records_each_call(
     )
     assert (event.prompt_tokens, event.completion_tokens) == (412, 14)
     assert event.organization_id == tenant["attorney"].organization_id
+
+
+def test_the_bundled_tiny_model_is_not_asked_by_default(make_settings: SettingsFactory) -> None:
+    assert not asks_model_fields(make_settings(analysis_model_fields="auto"))
+    assert asks_model_fields(make_settings(analysis_model_fields="on"))
+    assert asks_model_fields(make_settings(analysis_model_fields="auto", llm_providers=["openai"]))
+    assert not asks_model_fields(
+        make_settings(analysis_model_fields="off", llm_providers=["openai"])
+    )

@@ -10,7 +10,7 @@ import structlog
 from fastapi import Depends, Request
 
 from lexbase.core.config import Settings
-from lexbase.providers.llm import LLMChain, LLMError, open_llm_chain
+from lexbase.providers.llm import LLMChain, LLMError, only_bundled_model, open_llm_chain
 
 log = structlog.get_logger(__name__)
 
@@ -25,8 +25,7 @@ def answer_mode(settings: Settings) -> Mode:
     model (a GGUF file named by a setting, or a hosted API) write them."""
     if settings.chat_answer_mode != "auto":
         return settings.chat_answer_mode
-    bundled_only = settings.llm_providers == ["local"] and settings.llm_local_model_path is None
-    return "extractive" if bundled_only else "generated"
+    return "extractive" if only_bundled_model(settings) else "generated"
 
 
 @dataclass

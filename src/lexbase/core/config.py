@@ -182,7 +182,9 @@ class Settings(BaseSettings):
     # Document analysis: whether fields the rules cannot read (a case's holding when the court
     # does not write "we hold", a renewal term stated in words) are asked of the language
     # models — each answer checked against the sentence it names, or left null with a reason.
-    analysis_model_fields: bool = True
+    # "auto": asked unless the only model is the bundled SmolLM2-135M, whose answers almost
+    # never pass the check (benchmarks/RESULTS.md) and cost a second or two each.
+    analysis_model_fields: Literal["auto", "on", "off"] = "auto"
     # Price per million tokens, [prompt, completion], by model name, for the estimated cost of
     # each model call (JSON). Models it does not name cost 0 (the local one).
     llm_prices: dict[str, tuple[float, float]] = Field(default_factory=dict)

@@ -9,8 +9,18 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from lexbase.core.config import Settings
 from lexbase.intelligence.clauses import BUNDLED, ClauseModel
-from lexbase.providers.llm import LLMChain
+from lexbase.providers.llm import LLMChain, only_bundled_model
+
+
+def asks_model_fields(settings: Settings) -> bool:
+    """Whether analyses ask a model for the fields the rules leave (`auto`: unless the only
+    model is the bundled SmolLM2-135M — on the fixtures none of its contract values and none
+    of its holdings passed the check, at one to two seconds a call)."""
+    if settings.analysis_model_fields == "auto":
+        return not only_bundled_model(settings)
+    return settings.analysis_model_fields == "on"
 
 
 class IntelligenceState:

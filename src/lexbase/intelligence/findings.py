@@ -139,7 +139,8 @@ _AMOUNT = re.compile(
     r"(?:US\s?|U\.S\.\s?)?\$\s?\d[\d,]*(?:\.\d+)?(?:\s+(?:million|billion|thousand))?"
     r"|\b\d[\d,]*(?:\.\d+)?\s+(?:dollars|USD|euros|EUR)\b"
     r"|\b(?:the\s+)?(?:total\s+|aggregate\s+)?(?:amounts?|fees|sums?|charges|price)\s+"
-    r"(?:actually\s+)?(?:paid|payable|received)(?:\s+or\s+payable)?(?:\s+(?:by|to)\s+\w+)?"
+    r"(?:(?:that|which)\s+(?:\S+\s+){0,3}?)?(?:actually\s+)?(?:paid|payable|received)"
+    r"(?:\s+or\s+payable)?(?:\s+(?:by|to)\s+\w+)?"
     r"(?:\s+(?:under|pursuant\s+to|in|during)\s+[^.;]{0,80}?(?:months?|years?|agreement))?",
     re.IGNORECASE,
 )

@@ -60,6 +60,12 @@ def open_llm(name: str, settings: Settings) -> LLM:
     raise LLMError(f"unknown language model provider: {name}")
 
 
+def only_bundled_model(settings: Settings) -> bool:
+    """Whether the only model configured is the bundled SmolLM2-135M (what features that the
+    tiny model measurably does badly fall back from)."""
+    return settings.llm_providers == ["local"] and settings.llm_local_model_path is None
+
+
 def open_llm_chain(settings: Settings) -> LLMChain:
     policy = RetryPolicy(
         retries=settings.llm_retries,
@@ -80,6 +86,7 @@ __all__ = [
     "RetryPolicy",
     "TransientLLMError",
     "Usage",
+    "only_bundled_model",
     "open_llm",
     "open_llm_chain",
 ]
