@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, tasks: TaskRegistry | None = No
         app.state.search = SearchState.create(settings)
         app.state.chat = ChatState.open(settings)
         app.state.intelligence = IntelligenceState(
-            app.state.chat.llm if asks_model_fields(settings) else None
+            app.state.chat.llm, model_fields=asks_model_fields(settings)
         )
         runner = await start_embedded_runner(resources, registry)
         dispatcher = await start_dispatcher(resources)

@@ -1,7 +1,8 @@
-"""Fields a language model reads: asked in a schema, validated, repaired once, and checked
-against the sentence the model names — so a wrong answer is `null` with a reason, never a
-finding. Remote providers are their replayed APIs (tests/support/replay.py); the default
-path is the bundled local model, for real."""
+"""What a language model adds to analyses, and how it is kept honest. Fields: asked in a
+schema, validated, repaired once, and checked against the sentence the model names — a wrong
+answer is `null` with a reason, never a finding. Abstractive summaries: map-reduce, then each
+sentence kept only where the document supports it. Remote providers are their replayed APIs
+(tests/support/replay.py); the default path is the bundled local model, for real."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from lexbase.app import create_app
+from lexbase.core.config import Settings
 from lexbase.intelligence.deps import asks_model_fields
 from lexbase.intelligence.extraction import (
     INVALID,
@@ -26,10 +28,17 @@ from lexbase.providers.llm import LLMChain, RetryPolicy
 from lexbase.providers.llm.anthropic_api import AnthropicLLM
 from lexbase.providers.llm.gemini_api import GeminiLLM
 from lexbase.providers.llm.local import LocalLLM, bundled_model
+from tests.api.test_envelope import assert_envelope
 from tests.chat.test_conversations import usage_events
 from tests.conftest import SettingsFactory, running
 from tests.factories import Tenant
-from tests.intelligence.test_analysis_api import OPINION, analyze, indexed_with_text
+from tests.intelligence.test_analysis_api import (
+    API,
+    OPINION,
+    analyze,
+    held_out_contracts,
+    indexed_with_text,
+)
 from tests.providers.test_remote_apis import anthropic, gemini
 from tests.support.replay import Replay, replay_server
 from tests.support.services import find_free_port
@@ -210,3 +219,125 @@ def test_the_bundled_tiny_model_is_not_asked_by_default(make_settings: SettingsF
     assert not asks_model_fields(
         make_settings(analysis_model_fields="off", llm_providers=["openai"])
     )
+
+
+def hosted(make_settings: SettingsFactory, base: str, **overrides: object) -> Settings:
+    return make_settings(
+        llm_providers=["anthropic"],
+        llm_anthropic_base_url=base,
+        llm_anthropic_api_key="sk-ant-test",
+        llm_retries=0,
+        **overrides,
+    )
+
+
+async def test_an_abstractive_summary_keeps_only_what_the_document_supports(
+    make_settings: SettingsFactory, tenant: Tenant, replay: tuple[Replay, str]
+) -> None:
+    server, base = replay
+    server.answer = (
+        "The district court dismissed the complaint. The complaint states a claim and the "
+        "dismissal cannot stand. The parties settled for ten million dollars in gold."
+    )
+    settings = hosted(make_settings, base)
+    headers = tenant["attorney"].headers
+    async with running(create_app(settings)) as c:
+        document_id, text = await indexed_with_text(c, headers, OPINION, "doe-v-acme.txt")
+        url = f"{API}/documents/{document_id}/summary"
+        response = await c.post(
+            url, json={"method": "abstractive", "length": "short"}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        summary = response.json()
+        again = (
+            await c.post(url, json={"method": "abstractive", "length": "short"}, headers=headers)
+        ).json()
+    assert (summary["method"], summary["model"]) == ("abstractive", "anthropic/claude-sonnet-5")
+    points = [p["text"] for p in summary["key_points"]]
+    assert points == [
+        "The district court dismissed the complaint.",
+        "The complaint states a claim and the dismissal cannot stand.",
+    ]
+    assert summary["unsupported_sentences"] == 1 and "gold" not in summary["summary"]
+    for point in summary["key_points"]:
+        [source] = point["sources"]
+        assert text[source["start"] : source["end"]] == source["quote"]
+    assert "dismissed the complaint" in summary["key_points"][0]["sources"][0]["quote"]
+    # One part, so one call (no reduce step); the system prompt asks for a short summary.
+    [(_, _, body)] = server.requests
+    assert (
+        "at most 3 sentences" in body["system"]
+        and "Ninth Circuit".upper() in body["messages"][0]["content"].upper()
+    )
+    [event] = await usage_events(settings)
+    assert (event.provider, event.prompt_tokens) == ("anthropic", 412)
+    assert again["cached"] is True and again["key_points"] == summary["key_points"]
+
+
+async def test_a_long_document_is_summarized_part_by_part_then_as_a_whole(
+    make_settings: SettingsFactory, tenant: Tenant, replay: tuple[Replay, str]
+) -> None:
+    server, base = replay
+    [(name, data, _), (other, longer, _)] = held_out_contracts(2)
+    server.answer = "This Agreement is governed by the laws of a State."
+    headers = tenant["attorney"].headers
+    small = hosted(make_settings, base, llm_anthropic_context_window=2048)
+    async with running(create_app(small)) as c:
+        document_id, _ = await indexed_with_text(c, headers, data, name)
+        url = f"{API}/documents/{document_id}/summary"
+        response = await c.post(url, json={"method": "abstractive"}, headers=headers)
+    assert response.status_code == 200, response.text
+    parts = [b for _, _, b in server.requests if b["system"].startswith("Summarize this part")]
+    reduces = [b for _, _, b in server.requests if b["system"].startswith("These are summaries")]
+    assert len(parts) > 1 and len(reduces) >= 1
+    assert len(server.requests) == len(parts) + len(reduces) == len(await usage_events(small))
+    # Each part fits the window (a remote model is measured at 3 characters a token).
+    assert all(len(b["messages"][0]["content"]) < 2048 * 3 for b in parts)
+    # Too long for the limit of model calls: refused before any call.
+    tiny = hosted(make_settings, base, llm_anthropic_context_window=512)
+    calls = len(server.requests)
+    async with running(create_app(tiny)) as c:
+        document_id, _ = await indexed_with_text(c, headers, longer, other)
+        refused = await c.post(
+            f"{API}/documents/{document_id}/summary",
+            json={"method": "abstractive"},
+            headers=headers,
+        )
+    error = assert_envelope(refused, 422, "validation_error")
+    assert "model calls" in error["details"][0]["message"] and len(server.requests) == calls
+
+
+async def test_an_unreachable_model_is_a_503_and_the_extractive_summary_still_works(
+    make_settings: SettingsFactory, tenant: Tenant
+) -> None:
+    settings = hosted(make_settings, f"http://127.0.0.1:{find_free_port()}")
+    headers = tenant["attorney"].headers
+    async with running(create_app(settings)) as c:
+        document_id, _ = await indexed_with_text(c, headers, OPINION, "doe-v-acme.txt")
+        url = f"{API}/documents/{document_id}/summary"
+        failed = await c.post(url, json={"method": "abstractive"}, headers=headers)
+        extractive = await c.post(url, json={"method": "extractive"}, headers=headers)
+    assert_envelope(failed, 503, "model_unavailable")
+    assert extractive.status_code == 200 and extractive.json()["key_points"]
+
+
+async def test_the_local_model_s_summary_is_checked_sentence_by_sentence(
+    make_settings: SettingsFactory, tenant: Tenant
+) -> None:
+    settings = make_settings(llm_local_context=2048)
+    headers = tenant["attorney"].headers
+    async with running(create_app(settings)) as c:
+        document_id, text = await indexed_with_text(c, headers, OPINION, "doe-v-acme.txt")
+        url = f"{API}/documents/{document_id}/summary"
+        response = await c.post(
+            url, json={"method": "abstractive", "length": "short"}, headers=headers
+        )
+    assert response.status_code == 200, response.text
+    summary = response.json()
+    assert summary["model"] == "local/SmolLM2-135M-Instruct.Q4_1"
+    for point in summary["key_points"]:
+        [source] = point["sources"]
+        assert text[source["start"] : source["end"]] == source["quote"]
+        assert point["text"] in summary["summary"]
+    [event] = await usage_events(settings)
+    assert event.provider == "local" and event.completion_tokens > 0

@@ -24,8 +24,15 @@ def asks_model_fields(settings: Settings) -> bool:
 
 
 class IntelligenceState:
-    def __init__(self, llm: LLMChain | None = None, clause_model_path: Path = BUNDLED) -> None:
-        self.llm = llm  # None: fields only a model reads are null, with the reason
+    def __init__(
+        self,
+        llm: LLMChain | None = None,
+        *,
+        model_fields: bool = False,
+        clause_model_path: Path = BUNDLED,
+    ) -> None:
+        self.llm = llm  # None: no abstractive summaries; fields only a model reads stay null
+        self.model_fields = model_fields and llm is not None  # analyses ask the model
         self.path = clause_model_path
         self._model: ClauseModel | None = None
         self._lock = asyncio.Lock()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lexbase.core.errors import Conflict, NotFound, ValidationFailed
+from lexbase.core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 
 
 class NotReady(Conflict):
@@ -29,10 +29,25 @@ class AnalysisNotFound(NotFound):
 
 
 class MethodUnavailable(ValidationFailed):
-    default_message = "Abstractive summaries are not available yet; ask for an extractive one"
+    default_message = "No language model is configured; ask for an extractive summary"
 
     def __init__(self) -> None:
-        super().__init__(details=[{"loc": ["body", "method"], "message": "not available yet"}])
+        super().__init__(
+            details=[{"loc": ["body", "method"], "message": "no language model is configured"}]
+        )
+
+
+class TooLongToSummarize(ValidationFailed):
+    default_message = "The document is too long for an abstractive summary; ask for an extractive"
+
+    def __init__(self, calls: int, limit: int) -> None:
+        message = f"it needs {calls} model calls; one summary may make {limit}"
+        super().__init__(details=[{"loc": ["body", "method"], "message": message}])
+
+
+class ModelFailed(ServiceUnavailable):
+    code = "model_unavailable"
+    default_message = "No language model answered; try again, or ask for an extractive summary"
 
 
 class UnknownScope(ValidationFailed):

@@ -97,6 +97,8 @@ class SummaryOut(BaseModel):
     key_points: list[KeyPointOut]
     method: Literal["extractive", "abstractive"]
     model: str
+    # Abstractive: sentences of the model's summary nothing in the document supports, left out.
+    unsupported_sentences: int = 0
     cached: bool = False
     created_at: datetime
 

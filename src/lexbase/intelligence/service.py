@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
+
 from lexbase.analytics.service import ModelCall, record_model_call
 from lexbase.core.db import transaction
 from lexbase.core.pagination import PageParams
@@ -22,13 +24,17 @@ from lexbase.core.principal import Principal
 from lexbase.core.resources import Resources
 from lexbase.documents.models import Document
 from lexbase.documents.service import DocumentService
+from lexbase.intelligence.abstractive import MAX_CALLS, Abstract, TooLong, summarize_abstractive
+from lexbase.intelligence.abstractive import PROMPT_VERSION as ABSTRACT_PROMPT_VERSION
 from lexbase.intelligence.deps import IntelligenceState
 from lexbase.intelligence.errors import (
     AnalysisNotFound,
     DocumentFailed,
     EmptyText,
     MethodUnavailable,
+    ModelFailed,
     NotReady,
+    TooLongToSummarize,
     UnknownScope,
 )
 from lexbase.intelligence.extraction import PROMPT_VERSION, Extraction, extract
@@ -61,7 +67,9 @@ from lexbase.intelligence.summary import LENGTHS, summarize
 from lexbase.matters.errors import MatterNotFound
 from lexbase.matters.service import get_matter
 from lexbase.organizations.service import privacy_of
-from lexbase.providers.llm import Privacy
+from lexbase.providers.llm import LLMChain, LLMError, Privacy
+
+log = structlog.get_logger(__name__)
 
 ANALYSIS_KINDS = ("contract", "case", "general")
 SUMMARY_MODEL = "lexrank (networkx PageRank over TF-IDF sentence similarity)"
@@ -112,7 +120,7 @@ class AnalysisService:
         """Who reads the fields the rules cannot: part of the cache key, so a change of model
         or prompt is not answered from results another made."""
         llm = self.state.llm
-        if llm is None:
+        if llm is None or not self.state.model_fields:
             return "rules"
         return f"{llm.primary.name}/{llm.primary.model}/prompt-{PROMPT_VERSION}"
 
@@ -122,8 +130,12 @@ class AnalysisService:
         """The fields the rules left to a model, asked and checked; none when no model is
         configured (they stay null with the rules' reason)."""
         llm = self.state.llm
-        if llm is None or not analysis.asks:
+        if llm is None or not self.state.model_fields or not analysis.asks:
             return Extraction()
+        return await extract(llm, text, analysis.asks, await self._privacy(principal, metadata))
+
+    async def _privacy(self, principal: Principal, metadata: dict[str, Any]) -> Privacy:
+        """The organization's redaction policy, with the document's parties when they count."""
         async with transaction(self.resources.sessionmaker) as session:
             policy, parties = await privacy_of(
                 session, self.resources.settings, principal.organization_id
@@ -131,16 +143,37 @@ class AnalysisService:
         if parties:
             names = tuple(str(n) for n in metadata.get("parties") or [])
             policy = Privacy(policy.scope, names)
-        return await extract(llm, text, analysis.asks, policy)
+        return policy
 
     async def summarize(
         self, principal: Principal, document_id: str, request: SummaryRequest
     ) -> SummaryOut:
+        llm = self.state.llm
+        options: dict[str, Any] = {"length": request.length, "method": request.method}
         if request.method == "abstractive":
-            raise MethodUnavailable()
-        options = {"length": request.length, "method": request.method}
+            if llm is None:
+                raise MethodUnavailable()
+            options["model"] = f"{llm.primary.name}/{llm.primary.model}"
+            options["prompt"] = ABSTRACT_PROMPT_VERSION
         loaded = await self._load(principal, document_id, lambda _: "summary", options)
-        if loaded.cached is None:
+        if loaded.cached is not None:
+            row, cached = loaded.cached, True
+        elif request.method == "abstractive":
+            assert llm is not None
+            metadata = dict(loaded.document.legal_metadata or {})
+            made = await self._abstract(principal, llm, loaded.text, request.length, metadata)
+            result = {
+                "summary": " ".join(p.text for p in made.points),
+                "key_points": [
+                    {"text": p.text, "sources": loaded.locate([(p.start, p.end)])}
+                    for p in made.points
+                ],
+                "method": request.method,
+                "model": made.model or f"{llm.primary.name}/{llm.primary.model}",
+                "unsupported_sentences": made.unsupported,
+            }
+            row, cached = await self._store(principal, loaded, result, made.calls), False
+        else:
             points = await asyncio.to_thread(summarize, loaded.text, LENGTHS[request.length])
             sources = [loaded.locate([(p.start, p.end)]) for p in points]
             result = {
@@ -152,8 +185,6 @@ class AnalysisService:
                 "model": SUMMARY_MODEL,
             }
             row, cached = await self._store(principal, loaded, result), False
-        else:
-            row, cached = loaded.cached, True
         return SummaryOut.model_validate(
             {
                 **row.result,
@@ -162,6 +193,23 @@ class AnalysisService:
                 "created_at": row.created_at,
             }
         )
+
+    async def _abstract(
+        self,
+        principal: Principal,
+        llm: LLMChain,
+        text: str,
+        length: str,
+        metadata: dict[str, Any],
+    ) -> Abstract:
+        privacy = await self._privacy(principal, metadata)
+        try:
+            return await summarize_abstractive(llm, text, length, privacy)
+        except TooLong as exc:
+            raise TooLongToSummarize(exc.calls, MAX_CALLS) from None
+        except LLMError as exc:
+            log.warning("summary.model_unavailable", error=str(exc))
+            raise ModelFailed() from None
 
     async def questions(
         self, principal: Principal, document_id: str, request: QuestionsRequest

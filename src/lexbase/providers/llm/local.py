@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import importlib.util
 import threading
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -110,9 +110,12 @@ class LocalLLM:
         stop: Sequence[str] = (),
         schema: Mapping[str, Any] | None = None,
     ) -> Completion:
-        async for piece in self._queued(messages, max_tokens, temperature, stop, schema):
-            if isinstance(piece, Completion):
-                return piece
+        async with contextlib.aclosing(
+            self._queued(messages, max_tokens, temperature, stop, schema)
+        ) as pieces:
+            async for piece in pieces:
+                if isinstance(piece, Completion):
+                    return piece
         raise LLMError("the model ended without an answer")
 
     async def stream(
@@ -123,8 +126,12 @@ class LocalLLM:
         temperature: float = 0.0,
         stop: Sequence[str] = (),
     ) -> AsyncIterator[str | Completion]:
-        async for item in self._queued(messages, max_tokens, temperature, stop, None):
-            yield item
+        # Closed with this stream, so a caller's close frees the model's slot at once.
+        async with contextlib.aclosing(
+            self._queued(messages, max_tokens, temperature, stop, None)
+        ) as pieces:
+            async for item in pieces:
+                yield item
 
     async def _queued(
         self,
@@ -133,7 +140,7 @@ class LocalLLM:
         temperature: float,
         stop: Sequence[str],
         schema: Mapping[str, Any] | None,
-    ) -> AsyncIterator[str | Completion]:
+    ) -> AsyncGenerator[str | Completion, None]:
         if self._waiting >= self._queue + 1:
             raise TransientLLMError("the local model is busy")
         self._waiting += 1
