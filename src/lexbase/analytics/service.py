@@ -5,12 +5,14 @@ await record_model_call(session, principal, call, conversation_id=…, message_i
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.analytics.models import UsageEvent
 from lexbase.core.principal import Principal
+from lexbase.providers.llm import Completion
 
 PER_MILLION = 1_000_000
 
@@ -23,6 +25,17 @@ class ModelCall:
     completion_tokens: int
     latency_ms: int | None
     outcome: str = "ok"
+
+
+def call_of(completion: Completion, started: float) -> ModelCall:
+    """A finished model call, timed from `started` (a `time.perf_counter()` reading)."""
+    return ModelCall(
+        completion.provider,
+        completion.model,
+        completion.usage.prompt_tokens,
+        completion.usage.completion_tokens,
+        int((time.perf_counter() - started) * 1000),
+    )
 
 
 def estimated_cost(call: ModelCall, prices: dict[str, tuple[float, float]]) -> float:

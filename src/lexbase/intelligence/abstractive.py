@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from lexbase.analytics.service import ModelCall
+from lexbase.analytics.service import ModelCall, call_of
 from lexbase.chat.sources import Source, terms
 from lexbase.chat.verify import MIN_SUPPORT
 from lexbase.ingest.chunking import sentence_spans
@@ -139,14 +139,6 @@ async def _ask(
         temperature=0.0,
         privacy=privacy,
     )
-    result.calls.append(
-        ModelCall(
-            completion.provider,
-            completion.model,
-            completion.usage.prompt_tokens,
-            completion.usage.completion_tokens,
-            int((time.perf_counter() - started) * 1000),
-        )
-    )
+    result.calls.append(call_of(completion, started))
     result.model = f"{completion.provider}/{completion.model}"
     return completion.text.strip()

@@ -24,7 +24,7 @@ from typing import Any
 import structlog
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from lexbase.analytics.service import ModelCall
+from lexbase.analytics.service import ModelCall, call_of
 from lexbase.chat.sources import terms
 from lexbase.intelligence.findings import Ask, Value, locate
 from lexbase.providers.llm import AllProvidersFailed, ChatMessage, Completion, LLMChain, LLMError
@@ -184,14 +184,6 @@ async def _call(
     except (AllProvidersFailed, LLMError) as exc:
         log.warning("analysis.model_unavailable", error=str(exc))
         return None
-    result.calls.append(
-        ModelCall(
-            completion.provider,
-            completion.model,
-            completion.usage.prompt_tokens,
-            completion.usage.completion_tokens,
-            int((time.perf_counter() - started) * 1000),
-        )
-    )
+    result.calls.append(call_of(completion, started))
     result.model = f"{completion.provider}/{completion.model}"
     return completion
