@@ -341,3 +341,41 @@ async def test_the_local_model_s_summary_is_checked_sentence_by_sentence(
         assert point["text"] in summary["summary"]
     [event] = await usage_events(settings)
     assert event.provider == "local" and event.completion_tokens > 0
+
+
+async def test_questions_beyond_the_analysis_are_written_and_checked(
+    make_settings: SettingsFactory, tenant: Tenant, replay: tuple[Replay, str]
+) -> None:
+    server, base = replay
+    server.answers = [json.dumps({"sentence": 4, "value": "The complaint states a claim"})]
+    # Every sentence asked about gets the same pair back: only the one that says it keeps it.
+    pair = {
+        "question": "Why can the dismissal not stand?",
+        "answer": "The complaint states a claim",
+    }
+    server.answer = json.dumps(pair)
+    settings = hosted(make_settings, base, analysis_model_fields="auto")
+    headers = tenant["attorney"].headers
+    async with running(create_app(settings)) as c:
+        document_id, text = await indexed_with_text(c, headers, OPINION, "doe-v-acme.txt")
+        url = f"{API}/documents/{document_id}/questions"
+        drawn = (await c.post(url, json={"count": 1}, headers=headers)).json()
+        calls = len(server.requests)
+        response = await c.post(url, json={"count": 50}, headers=headers)
+        assert response.status_code == 200, response.text
+        asked = response.json()
+        again = (await c.post(url, json={"count": 50}, headers=headers)).json()
+    assert calls == 1  # the analysis's holding; one drawn question needs no model
+    questions = asked["questions"]
+    written = [q for q in questions if q["question"] == "Why can the dismissal not stand?"]
+    assert len(written) == 1
+    [source] = written[0]["sources"]
+    assert text[source["start"] : source["end"]] == source["quote"]
+    assert "The complaint states a claim" in source["quote"]
+    assert written[0]["answer"] == "The complaint states a claim"
+    assert asked["model"].endswith("+ anthropic/claude-sonnet-5")
+    assert questions[0] == drawn["questions"][0]  # the analysis's own come first
+    # Each sentence asked about was one call, recorded; the repeat is the stored result.
+    written_calls = len(server.requests) - calls
+    assert written_calls >= 2 and len(await usage_events(settings)) == 1 + written_calls
+    assert again["questions"] == questions

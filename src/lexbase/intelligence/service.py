@@ -37,7 +37,12 @@ from lexbase.intelligence.errors import (
     TooLongToSummarize,
     UnknownScope,
 )
-from lexbase.intelligence.extraction import PROMPT_VERSION, Extraction, extract
+from lexbase.intelligence.extraction import (
+    PROMPT_VERSION,
+    Extraction,
+    extract,
+    write_questions,
+)
 from lexbase.intelligence.findings import (
     Analysis,
     Span,
@@ -214,21 +219,76 @@ class AnalysisService:
     async def questions(
         self, principal: Principal, document_id: str, request: QuestionsRequest
     ) -> QuestionsOut:
-        """Questions drawn from the document's analysis (made, or the stored one)."""
+        """Questions drawn from the document's analysis (made, or the stored one); when they
+        are fewer than asked and a model reads for analyses, questions it writes about the
+        document's central sentences, each kept only where its sentence bears the answer out."""
         analysis = await self.analyze(principal, document_id, AnalysisRequest())
-        found = questions_from(analysis, request.count, request.difficulty)
-        return QuestionsOut(
-            document_id=document_id,
-            questions=[
-                QuestionOut(
-                    question=q.question,
-                    answer=q.answer,
-                    difficulty=q.difficulty,
-                    sources=q.sources,
-                )
-                for q in found
-            ],
-            model=analysis.model,
+        found = [
+            QuestionOut(
+                question=q.question, answer=q.answer, difficulty=q.difficulty, sources=q.sources
+            )
+            for q in questions_from(analysis, request.count, request.difficulty)
+        ]
+        model = analysis.model
+        llm = self.state.llm
+        if len(found) < request.count and llm is not None and self.state.model_fields:
+            wanted = request.count - len(found)
+            written, writer = await self._written(principal, document_id, request, wanted, found)
+            found += written
+            model = f"{analysis.model} + {writer}" if writer else analysis.model
+        return QuestionsOut(document_id=document_id, questions=found, model=model)
+
+    async def _written(
+        self,
+        principal: Principal,
+        document_id: str,
+        request: QuestionsRequest,
+        wanted: int,
+        drawn: list[QuestionOut],
+    ) -> tuple[list[QuestionOut], str | None]:
+        """Up to `wanted` questions a model writes (stored, and reused, like analyses)."""
+        llm = self.state.llm
+        assert llm is not None
+        difficulty = request.difficulty or "medium"
+        options = {
+            "wanted": wanted,
+            "difficulty": difficulty,
+            "model": f"{llm.primary.name}/{llm.primary.model}",
+            "prompt": PROMPT_VERSION,
+        }
+        loaded = await self._load(principal, document_id, lambda _: "questions", options)
+        if loaded.cached is None:
+            used = {(s.start, s.end) for q in drawn for s in q.sources}
+            points = await asyncio.to_thread(summarize, loaded.text, wanted + len(used) + 2)
+            sentences = [(p.start, p.end) for p in points if (p.start, p.end) not in used]
+            metadata = dict(loaded.document.legal_metadata or {})
+            collected = Extraction()
+            written = await write_questions(
+                llm,
+                loaded.text,
+                sentences[:wanted],
+                difficulty,
+                await self._privacy(principal, metadata),
+                collected,
+            )
+            result = {
+                "questions": [
+                    {
+                        "question": w.question,
+                        "answer": w.answer,
+                        "difficulty": difficulty,
+                        "sources": loaded.locate([w.source]),
+                    }
+                    for w in written
+                ],
+                "model": collected.model,
+            }
+            row = await self._store(principal, loaded, result, collected.calls)
+        else:
+            row = loaded.cached
+        return (
+            [QuestionOut.model_validate(q) for q in row.result["questions"]],
+            row.result["model"],
         )
 
     async def contract_grid(
