@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
+import httpx
 import pytest
 
 from lexbase.app import create_app
@@ -29,7 +31,7 @@ from lexbase.providers.llm.anthropic_api import AnthropicLLM
 from lexbase.providers.llm.gemini_api import GeminiLLM
 from lexbase.providers.llm.local import LocalLLM, bundled_model
 from tests.api.test_envelope import assert_envelope
-from tests.chat.test_conversations import usage_events
+from tests.chat.test_conversations import indexed, usage_events
 from tests.conftest import SettingsFactory, running
 from tests.factories import Tenant
 from tests.intelligence.test_analysis_api import (
@@ -39,6 +41,7 @@ from tests.intelligence.test_analysis_api import (
     held_out_contracts,
     indexed_with_text,
 )
+from tests.matters.helpers import create_matter
 from tests.providers.test_remote_apis import anthropic, gemini
 from tests.support.replay import Replay, replay_server
 from tests.support.services import find_free_port
@@ -231,6 +234,18 @@ def hosted(make_settings: SettingsFactory, base: str, **overrides: object) -> Se
     )
 
 
+async def short_abstract(
+    c: httpx.AsyncClient, headers: dict[str, str], document_id: str
+) -> dict[str, Any]:
+    response = await c.post(
+        f"{API}/documents/{document_id}/summary",
+        json={"method": "abstractive", "length": "short"},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
 async def test_an_abstractive_summary_keeps_only_what_the_document_supports(
     make_settings: SettingsFactory, tenant: Tenant, replay: tuple[Replay, str]
 ) -> None:
@@ -243,15 +258,8 @@ async def test_an_abstractive_summary_keeps_only_what_the_document_supports(
     headers = tenant["attorney"].headers
     async with running(create_app(settings)) as c:
         document_id, text = await indexed_with_text(c, headers, OPINION, "doe-v-acme.txt")
-        url = f"{API}/documents/{document_id}/summary"
-        response = await c.post(
-            url, json={"method": "abstractive", "length": "short"}, headers=headers
-        )
-        assert response.status_code == 200, response.text
-        summary = response.json()
-        again = (
-            await c.post(url, json={"method": "abstractive", "length": "short"}, headers=headers)
-        ).json()
+        summary = await short_abstract(c, headers, document_id)
+        again = await short_abstract(c, headers, document_id)
     assert (summary["method"], summary["model"]) == ("abstractive", "anthropic/claude-sonnet-5")
     points = [p["text"] for p in summary["key_points"]]
     assert points == [
@@ -328,12 +336,7 @@ async def test_the_local_model_s_summary_is_checked_sentence_by_sentence(
     headers = tenant["attorney"].headers
     async with running(create_app(settings)) as c:
         document_id, text = await indexed_with_text(c, headers, OPINION, "doe-v-acme.txt")
-        url = f"{API}/documents/{document_id}/summary"
-        response = await c.post(
-            url, json={"method": "abstractive", "length": "short"}, headers=headers
-        )
-    assert response.status_code == 200, response.text
-    summary = response.json()
+        summary = await short_abstract(c, headers, document_id)
     assert summary["model"] == "local/SmolLM2-135M-Instruct.Q4_1"
     for point in summary["key_points"]:
         [source] = point["sources"]
@@ -379,3 +382,32 @@ async def test_questions_beyond_the_analysis_are_written_and_checked(
     written_calls = len(server.requests) - calls
     assert written_calls >= 2 and len(await usage_events(settings)) == 1 + written_calls
     assert again["questions"] == questions
+
+
+async def test_no_model_is_asked_about_a_document_the_caller_cannot_see(
+    make_settings: SettingsFactory,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    replay: tuple[Replay, str],
+) -> None:
+    """Another firm, and a colleague outside the wall, get 404 for the model's summaries and
+    questions — before any prompt with the document's text leaves the server."""
+    server, base = replay
+    server.answer = json.dumps({"question": "What?", "answer": "x"})
+    attorney = tenant["attorney"]
+    async with running(create_app(hosted(make_settings, base, analysis_model_fields="on"))) as c:
+        walled = await create_matter(c, attorney, name="Sealed", restricted=True)
+        document_id = await indexed(
+            c, attorney.headers, OPINION, "sealed.txt", matter_id=walled["id"]
+        )
+        for outsider in (other_tenant.admin.headers, tenant["paralegal"].headers):
+            for path, body in (
+                ("summary", {"method": "abstractive"}),
+                ("questions", {"count": 50}),
+                ("analysis", {"analysis_type": "case"}),
+            ):
+                response = await c.post(
+                    f"{API}/documents/{document_id}/{path}", json=body, headers=outsider
+                )
+                assert_envelope(response, 404, "not_found")
+    assert server.requests == []
