@@ -89,6 +89,10 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/documents/{document_id}/summary"): WRITERS,
     ("POST", "/api/v1/analysis/contracts"): WRITERS,
     ("POST", "/api/v1/documents/{document_id}/questions"): WRITERS,
+    ("GET", "/api/v1/analytics/usage"): ALL,
+    ("GET", "/api/v1/analytics/tokens"): ALL,
+    ("GET", "/api/v1/analytics/activity"): ALL,
+    ("GET", "/api/v1/analytics/organization"): ADMIN,
     ("GET", "/api/v1/jobs"): ALL,
     ("GET", "/api/v1/jobs/{job_id}"): ALL,
     ("POST", "/api/v1/search"): ALL,
@@ -120,6 +124,7 @@ ADMIN_SCOPED = {
     ("GET", "/api/v1/audit/export"),
     ("GET", "/api/v1/audit/verify"),
     ("GET", "/api/v1/health/detailed"),
+    ("GET", "/api/v1/analytics/organization"),
 }
 READ_ONLY_POSTS = {("POST", "/api/v1/search"), ("POST", "/api/v1/auth/logout")}
 

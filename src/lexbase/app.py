@@ -14,6 +14,8 @@ from fastapi.middleware.gzip import GZipMiddleware
 from sqlalchemy.exc import SQLAlchemyError
 
 from lexbase import __version__
+from lexbase.analytics.router import router as analytics_router
+from lexbase.analytics.tasks import run_rollups
 from lexbase.apikeys.router import router as apikeys_router
 from lexbase.audit.reads import ReadAudit
 from lexbase.audit.router import router as audit_router
@@ -72,13 +74,13 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     search_router,
     chat_router,
     intelligence_router,
+    analytics_router,
 )
 
 
 def create_app(settings: Settings | None = None, tasks: TaskRegistry | None = None) -> FastAPI:
     """`tasks`: the job types this process runs (by default every one, `lexbase.tasks`)."""
     settings = settings or load_settings()
-    registry = tasks or task_registry()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -90,11 +92,13 @@ def create_app(settings: Settings | None = None, tasks: TaskRegistry | None = No
         app.state.intelligence = IntelligenceState(
             app.state.chat.llm, model_fields=asks_model_fields(settings)
         )
+        registry = tasks or task_registry(app.state.intelligence)
         runner = await start_embedded_runner(resources, registry)
         dispatcher = await start_dispatcher(resources)
         warm = asyncio.create_task(warm_up(resources, app.state.search, workers=runner is not None))
         app.state.warm_up = warm  # done once search and the worker processes are ready
         sweeper = asyncio.create_task(run_sweeper(resources), name="blob-sweeper")
+        rollups = asyncio.create_task(run_rollups(resources), name="usage-rollups")
         app.state.read_audit = ReadAudit(
             resources.write_sessionmaker, flush_seconds=settings.audit_reads_flush_seconds
         )
@@ -104,7 +108,8 @@ def create_app(settings: Settings | None = None, tasks: TaskRegistry | None = No
             yield
         finally:
             sweeper.cancel()
-            await asyncio.gather(sweeper, return_exceptions=True)
+            rollups.cancel()
+            await asyncio.gather(sweeper, rollups, return_exceptions=True)
             await app.state.read_audit.close()
             await app.state.chat.close()
             await app.state.search.embedder.close()

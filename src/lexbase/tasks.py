@@ -7,9 +7,20 @@ from __future__ import annotations
 
 # Every table, so foreign keys between domains resolve in a process that only runs jobs.
 import lexbase.models  # noqa: F401
+from lexbase.analytics.tasks import ROLLUP_JOB, RollupUsage
 from lexbase.documents.tasks import INGEST_JOB, IngestDocument
+from lexbase.intelligence.deps import IntelligenceState
+from lexbase.intelligence.tasks import ANALYSIS_JOB, AnalyzeDocument
 from lexbase.jobs.registry import TaskRegistry
 
 
-def task_registry() -> TaskRegistry:
-    return TaskRegistry({INGEST_JOB: IngestDocument()})
+def task_registry(intelligence: IntelligenceState | None = None) -> TaskRegistry:
+    """`intelligence`: the app's, shared with its analysis jobs (a worker process without
+    it opens its own on the first one)."""
+    return TaskRegistry(
+        {
+            INGEST_JOB: IngestDocument(),
+            ANALYSIS_JOB: AnalyzeDocument(intelligence),
+            ROLLUP_JOB: RollupUsage(),
+        }
+    )

@@ -81,11 +81,12 @@ async def assert_quotes_verbatim(
         assert (sentence["status"] == "supported") == bool(sentence["markers"])
 
 
-async def usage_events(settings: Settings) -> list[UsageEvent]:
+async def usage_events(settings: Settings, kind: str = "model_call") -> list[UsageEvent]:
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine)() as session:
-            return list((await session.execute(select(UsageEvent))).scalars())
+            statement = select(UsageEvent).where(UsageEvent.kind == kind)
+            return list((await session.execute(statement)).scalars())
     finally:
         await engine.dispose()
 

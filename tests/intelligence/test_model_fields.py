@@ -6,6 +6,7 @@ sentence kept only where the document supports it. Remote providers are their re
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -45,6 +46,19 @@ from tests.matters.helpers import create_matter
 from tests.providers.test_remote_apis import anthropic, gemini
 from tests.support.replay import Replay, replay_server
 from tests.support.services import find_free_port
+
+
+async def job_outcome(
+    c: httpx.AsyncClient, headers: dict[str, str], job_id: str, limit: float = 60.0
+) -> dict[str, Any]:
+    """The job once it has succeeded or failed (polled, never forever)."""
+    async with asyncio.timeout(limit):
+        while True:
+            job = (await c.get(f"{API}/jobs/{job_id}", headers=headers)).json()
+            if job["status"] in ("succeeded", "failed"):
+                return dict(job)
+            await asyncio.sleep(0.1)
+
 
 TEXT = (
     "This Agreement renews automatically for successive one-year terms. "
@@ -289,7 +303,11 @@ async def test_a_long_document_is_summarized_part_by_part_then_as_a_whole(
     [(name, data, _), (other, longer, _)] = held_out_contracts(2)
     server.answer = "This Agreement is governed by the laws of a State."
     headers = tenant["attorney"].headers
-    small = hosted(make_settings, base, llm_anthropic_context_window=2048)
+    # Inline here, to count the calls (tests/intelligence/test_analysis_jobs.py runs it as
+    # the job it would be by default).
+    small = hosted(
+        make_settings, base, llm_anthropic_context_window=2048, analysis_inline_model_calls=100
+    )
     async with running(create_app(small)) as c:
         document_id, _ = await indexed_with_text(c, headers, data, name)
         url = f"{API}/documents/{document_id}/summary"
@@ -302,7 +320,7 @@ async def test_a_long_document_is_summarized_part_by_part_then_as_a_whole(
     # Each part fits the window (a remote model is measured at 3 characters a token).
     assert all(len(b["messages"][0]["content"]) < 2048 * 3 for b in parts)
     # Too long for the limit of model calls: refused before any call.
-    tiny = hosted(make_settings, base, llm_anthropic_context_window=512)
+    tiny = hosted(make_settings, base, llm_anthropic_context_window=512, summary_max_model_calls=24)
     calls = len(server.requests)
     async with running(create_app(tiny)) as c:
         document_id, _ = await indexed_with_text(c, headers, longer, other)
@@ -364,6 +382,12 @@ async def test_questions_beyond_the_analysis_are_written_and_checked(
         url = f"{API}/documents/{document_id}/questions"
         drawn = (await c.post(url, json={"count": 1}, headers=headers)).json()
         calls = len(server.requests)
+        # Dozens of questions to write: a job; asked again once it is done, the result.
+        queued = await c.post(url, json={"count": 50}, headers=headers)
+        assert queued.status_code == 202, queued.text
+        assert queued.json()["operation"] == "questions"
+        done = await job_outcome(c, headers, queued.json()["job_id"])
+        assert done["status"] == "succeeded", done
         response = await c.post(url, json={"count": 50}, headers=headers)
         assert response.status_code == 200, response.text
         asked = response.json()

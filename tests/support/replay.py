@@ -40,6 +40,7 @@ class Replay:
     requests: list[tuple[str, dict[str, str], dict[str, Any]]] = field(default_factory=list)
     answer: str | None = None
     answers: list[str] = field(default_factory=list)
+    delay: float = 0.0  # seconds each answer takes
 
     def _text(self) -> str | None:
         return self.answers.pop(0) if self.answers else self.answer
@@ -48,6 +49,8 @@ class Replay:
         body = json.loads(await request.body())
         self.requests.append((request.url.path, dict(request.headers), body))
         fault = self.plan.pop(0) if self.plan else "ok"
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if fault == "hang":
             await asyncio.sleep(3600)
         return fault, body

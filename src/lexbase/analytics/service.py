@@ -1,6 +1,7 @@
 """Recording usage, in the caller's transaction:
 
 await record_model_call(session, principal, call, conversation_id=…, message_id=…)
+await record_usage(session, organization_id, user_id, SEARCH)
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lexbase.analytics.models import UsageEvent
+from lexbase.analytics.models import MODEL_CALL, UsageEvent
 from lexbase.core.principal import Principal
 from lexbase.providers.llm import Completion
 
@@ -47,6 +48,31 @@ def estimated_cost(call: ModelCall, prices: dict[str, tuple[float, float]]) -> f
     return (call.prompt_tokens * prompt + call.completion_tokens * completion) / PER_MILLION
 
 
+async def record_usage(
+    session: AsyncSession,
+    organization_id: str,
+    user_id: str | None,
+    kind: str,
+    *,
+    quantity: int = 1,
+    document_id: str | None = None,
+    conversation_id: str | None = None,
+) -> UsageEvent:
+    """Count one action (a search, an upload, a chat message, pages processed) in the
+    transaction that does it."""
+    event = UsageEvent(
+        organization_id=organization_id,
+        user_id=user_id,
+        kind=kind,
+        quantity=quantity,
+        document_id=document_id,
+        conversation_id=conversation_id,
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
 async def record_model_call(
     session: AsyncSession,
     principal: Principal,
@@ -59,7 +85,7 @@ async def record_model_call(
     event = UsageEvent(
         organization_id=principal.organization_id,
         user_id=principal.user_id,
-        kind="model_call",
+        kind=MODEL_CALL,
         conversation_id=conversation_id,
         message_id=message_id,
         provider=call.provider,

@@ -7,14 +7,18 @@ async def create(principal: Writer, session: SessionDep) -> ...
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lexbase.apikeys.models import ApiKey
 from lexbase.apikeys.repository import ApiKeyRepository
 from lexbase.auth.errors import InvalidToken, PermissionDenied
+from lexbase.auth.models import AuthSession
 from lexbase.auth.repository import SessionRepository
 from lexbase.core.config import Settings
 from lexbase.core.db import transaction, utcnow
@@ -31,14 +35,11 @@ _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 async def _from_api_key(session: AsyncSession, key: str) -> Principal:
     api_key = await ApiKeyRepository(session).by_hash(digest(key))
-    now = utcnow()
     if api_key is None or api_key.revoked_at is not None:
         raise InvalidToken()
-    if api_key.expires_at is not None and api_key.expires_at <= now:
+    if not _live_key(api_key, utcnow()):
         raise InvalidToken("API key has expired")
-    user = await UserRepository(session).get(api_key.user_id)
-    _require_active(user, api_key.organization_id)
-    assert user is not None
+    user = await _active_user(session, api_key.user_id, api_key.organization_id)
     scopes = frozenset(Scope(s) for s in api_key.scopes) if api_key.scopes is not None else None
     return Principal(
         user_id=user.id,
@@ -57,16 +58,9 @@ async def _from_access_token(session: AsyncSession, settings: Settings, token: s
     except InvalidTokenError:
         raise InvalidToken() from None
     auth_session = await SessionRepository(session).get(claims.session_id)
-    if (
-        auth_session is None
-        or auth_session.revoked_at is not None
-        or auth_session.user_id != claims.user_id
-        or auth_session.expires_at <= utcnow()
-    ):
+    if auth_session is None or not _live_session(auth_session, claims.user_id, utcnow()):
         raise InvalidToken()
-    user = await UserRepository(session).get(claims.user_id)
-    _require_active(user, claims.organization_id)
-    assert user is not None
+    user = await _active_user(session, claims.user_id, claims.organization_id)
     return Principal(
         user_id=user.id,
         organization_id=user.organization_id,
@@ -75,6 +69,48 @@ async def _from_access_token(session: AsyncSession, settings: Settings, token: s
         expires_at=min(claims.expires_at, auth_session.expires_at),
         is_operator=user.is_operator,
     )
+
+
+async def reauthenticate(session: AsyncSession, origin: Principal) -> Principal:
+    """`origin` as it stands now, for work done later on a caller's behalf (a job): the user
+    still active in the same organization, with the role they have now; the sign-in session
+    not ended or the API key not revoked or expired. `InvalidToken` otherwise — a job asked
+    for before a logout, a demotion or a revoked key does not outlive it."""
+    now = utcnow()
+    if origin.api_key_id is not None:
+        api_key = await ApiKeyRepository(session).get(origin.api_key_id)
+        if (
+            api_key is None
+            or api_key.user_id != origin.user_id
+            or api_key.revoked_at is not None
+            or not _live_key(api_key, now)
+        ):
+            raise InvalidToken()
+    elif origin.session_id is not None:
+        auth_session = await SessionRepository(session).get(origin.session_id)
+        if auth_session is None or not _live_session(auth_session, origin.user_id, now):
+            raise InvalidToken()
+    user = await _active_user(session, origin.user_id, origin.organization_id)
+    return replace(origin, role=Role(user.role), is_operator=user.is_operator)
+
+
+def _live_key(api_key: ApiKey, now: datetime) -> bool:
+    return api_key.expires_at is None or api_key.expires_at > now
+
+
+def _live_session(auth_session: AuthSession, user_id: str, now: datetime) -> bool:
+    return (
+        auth_session.revoked_at is None
+        and auth_session.user_id == user_id
+        and auth_session.expires_at > now
+    )
+
+
+async def _active_user(session: AsyncSession, user_id: str, organization_id: str) -> User:
+    user = await UserRepository(session).get(user_id)
+    _require_active(user, organization_id)
+    assert user is not None
+    return user
 
 
 def _require_active(user: User | None, organization_id: str) -> None:
@@ -136,3 +172,4 @@ AuditReader = Annotated[Principal, Depends(require(Permission.READ_AUDIT))]
 Operator = Annotated[Principal, Depends(require(Permission.VIEW_OPERATIONS))]
 AccountManager = Annotated[Principal, Depends(require(Permission.MANAGE_ACCOUNT))]
 OrganizationManager = Annotated[Principal, Depends(require(Permission.MANAGE_ORGANIZATION))]
+AnalyticsReader = Annotated[Principal, Depends(require(Permission.VIEW_ANALYTICS))]

@@ -19,7 +19,8 @@ from typing import Any, Literal
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lexbase.analytics.service import ModelCall, record_model_call
+from lexbase.analytics.models import CHAT_MESSAGE
+from lexbase.analytics.service import ModelCall, record_model_call, record_usage
 from lexbase.audit.service import record
 from lexbase.chat.answer import NO_SOURCES, Packed, Passage, pack, sanitize
 from lexbase.chat.deps import ChatState
@@ -268,6 +269,13 @@ class ChatService:
                     role="user",
                     content=content,
                 )
+            )
+            await record_usage(
+                session,
+                principal.organization_id,
+                principal.user_id,
+                CHAT_MESSAGE,
+                conversation_id=conversation.id,
             )
             if conversation.title == DEFAULT_TITLE:
                 conversation.title = " ".join(content.split())[:80]

@@ -185,6 +185,18 @@ class Settings(BaseSettings):
     # "auto": asked unless the only model is the bundled SmolLM2-135M, whose answers almost
     # never pass the check (benchmarks/RESULTS.md) and cost a second or two each.
     analysis_model_fields: Literal["auto", "on", "off"] = "auto"
+    # Which analyses, summaries and questions run as jobs (202 + job id, progress on the
+    # WebSocket) instead of answering inline: those needing more model calls than this, and
+    # those of documents longer than this many pages (the rules alone take about 0.1 s for
+    # 150 pages, so the page limit only matters for very long documents).
+    analysis_inline_model_calls: int = Field(default=4, ge=0, le=1000)
+    analysis_inline_max_pages: int = Field(default=200, ge=1, le=100_000)
+    # The most model calls one abstractive summary may make (map and reduce together), as a
+    # job; more is refused with 422 before any call.
+    summary_max_model_calls: int = Field(default=120, ge=1, le=10_000)
+    # How often usage events are rolled up into per-day rows (a job per organization). The
+    # analytics are exact either way: events not rolled up yet are added when read.
+    usage_rollup_seconds: float = Field(default=60.0, ge=0.05, le=86_400)
     # Price per million tokens, [prompt, completion], by model name, for the estimated cost of
     # each model call (JSON). Models it does not name cost 0 (the local one).
     llm_prices: dict[str, tuple[float, float]] = Field(default_factory=dict)

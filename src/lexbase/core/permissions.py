@@ -20,6 +20,7 @@ class Permission(enum.StrEnum):
     READ_AUDIT = "read_audit"  # read, export and verify the audit trail
     VIEW_OPERATIONS = "view_operations"  # dependency health, capacity and queue figures
     MANAGE_ORGANIZATION = "manage_organization"  # the organization's name and policies
+    VIEW_ANALYTICS = "view_analytics"  # the organization's usage, per user
     # change the caller's own account: profile, password, API keys. Every role has it; of API
     # key scopes only `admin` grants it, so a read or write key cannot take over its owner.
     MANAGE_ACCOUNT = "manage_account"

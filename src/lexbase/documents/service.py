@@ -10,6 +10,8 @@ from typing import Any
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lexbase.analytics.models import DOCUMENT_UPLOAD
+from lexbase.analytics.service import record_usage
 from lexbase.audit.service import record
 from lexbase.core.db import after_commit, after_transaction, transaction
 from lexbase.core.events import publish_after_commit
@@ -119,7 +121,7 @@ class DocumentService:
                 return replay
         existing = await self.documents.visible_by_sha256(principal, sha256)
         if existing is not None:
-            job = await self.jobs.latest_for_document(existing.id)
+            job = await self.jobs.latest_for_document(existing.id, INGEST_JOB)
             return UploadOut(
                 document=DocumentOut.model_validate(existing),
                 job_id=job.id if job else None,
@@ -149,6 +151,13 @@ class DocumentService:
             )
         )
         job = await self.enqueue(principal, document)
+        await record_usage(
+            self.session,
+            principal.organization_id,
+            principal.user_id,
+            DOCUMENT_UPLOAD,
+            document_id=document.id,
+        )
         await record(
             self.session,
             "document.uploaded",

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lexbase.analytics.models import PAGES_PROCESSED
+from lexbase.analytics.service import record_usage
 from lexbase.core.db import transaction, utcnow
 from lexbase.core.events import Event
 from lexbase.core.resources import Resources
@@ -155,6 +157,15 @@ class IngestDocument:
             document.jurisdiction = metadata.jurisdiction
             document.document_date = _date(metadata.decision_date or metadata.filing_date)
             document.indexed_at = utcnow()
+            # Counted for whoever uploaded it (a reprocess counts the pages again: they were).
+            await record_usage(
+                session,
+                document.organization_id,
+                document.created_by,
+                PAGES_PROCESSED,
+                quantity=len(extracted.pages),
+                document_id=document_id,
+            )
             await JobRepository(session).record_provenance(
                 context.job.id,
                 context.job.lease_owner or "",

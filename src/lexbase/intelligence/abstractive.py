@@ -9,12 +9,14 @@ two neighbouring ones) of the document supports it — the same test chat answer
 (`chat.verify`), its source an exact quote with offsets. Sentences nothing supports are left
 out of the summary and counted.
 
-A document needing more than `MAX_CALLS` model calls is refused before any is made.
+A document needing more model calls than allowed (`max_calls`: the inline limit, or
+`LEXBASE_SUMMARY_MAX_MODEL_CALLS` as a job) is refused before any call is made.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import structlog
@@ -29,7 +31,6 @@ from lexbase.providers.llm.privacy import Privacy
 log = structlog.get_logger(__name__)
 
 PROMPT_VERSION = "1"
-MAX_CALLS = 24
 SENTENCES = {"short": 3, "medium": 6, "long": 10}
 ANSWER_TOKENS = {"short": 160, "medium": 280, "long": 420}
 PROMPT_ROOM = 160  # tokens of instructions and chat template around a part
@@ -91,28 +92,50 @@ def parts(text: str, llm: LLM, budget: int) -> list[str]:
     return pieces
 
 
+OnCall = Callable[[int], Awaitable[None]]  # told the number of calls made so far
+
+
+def _budget(llm: LLM, length: str) -> int:
+    return max(256, llm.context_window - ANSWER_TOKENS[length] - PROMPT_ROOM)
+
+
+def planned_calls(llm: LLMChain, text: str, length: str) -> int:
+    """The calls a summary of `text` will make at least: one a part, plus a reduction when
+    there are several parts (known before any call; more reductions may follow)."""
+    pieces = len(parts(text, llm.primary, _budget(llm.primary, length)))
+    return pieces + (1 if pieces > 1 else 0)
+
+
 async def summarize_abstractive(
-    llm: LLMChain, text: str, length: str, privacy: Privacy | None = None
+    llm: LLMChain,
+    text: str,
+    length: str,
+    privacy: Privacy | None = None,
+    *,
+    max_calls: int,
+    on_call: OnCall | None = None,
 ) -> Abstract:
     model = llm.primary
     answer_tokens = ANSWER_TOKENS[length]
-    budget = max(256, model.context_window - answer_tokens - PROMPT_ROOM)
+    budget = _budget(model, length)
     pieces = parts(text, model, budget)
-    if len(pieces) > MAX_CALLS:
+    if len(pieces) > max_calls:
         raise TooLong(len(pieces))
     result = Abstract()
     n = SENTENCES[length]
-    summaries = [
-        await _ask(llm, MAP.format(n=n), piece, answer_tokens, privacy, result) for piece in pieces
-    ]
+
+    async def ask(instruction: str, part: str) -> str:
+        answer = await _ask(llm, instruction, part, answer_tokens, privacy, result)
+        if on_call is not None:
+            await on_call(len(result.calls))
+        return answer
+
+    summaries = [await ask(MAP.format(n=n), piece) for piece in pieces]
     while len(summaries) > 1:
         groups = parts("\n".join(summaries), model, budget)
-        if len(result.calls) + len(groups) > MAX_CALLS or len(groups) >= len(summaries):
+        if len(result.calls) + len(groups) > max_calls or len(groups) >= len(summaries):
             raise TooLong(len(result.calls) + len(groups))
-        summaries = [
-            await _ask(llm, REDUCE.format(n=n), group, answer_tokens, privacy, result)
-            for group in groups
-        ]
+        summaries = [await ask(REDUCE.format(n=n), group) for group in groups]
     document = Source(1, "", "", "", text, 0, len(text), None)
     for start, end in sentence_spans(summaries[0]):
         sentence = " ".join(summaries[0][start:end].split())

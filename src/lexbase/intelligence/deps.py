@@ -7,11 +7,14 @@ import asyncio
 from pathlib import Path
 from typing import Annotated
 
+import structlog
 from fastapi import Depends, Request
 
 from lexbase.core.config import Settings
 from lexbase.intelligence.clauses import BUNDLED, ClauseModel
-from lexbase.providers.llm import LLMChain, only_bundled_model
+from lexbase.providers.llm import LLMChain, LLMError, only_bundled_model, open_llm_chain
+
+log = structlog.get_logger(__name__)
 
 
 def asks_model_fields(settings: Settings) -> bool:
@@ -36,6 +39,24 @@ class IntelligenceState:
         self.path = clause_model_path
         self._model: ClauseModel | None = None
         self._lock = asyncio.Lock()
+        self._owns_llm = False
+
+    @classmethod
+    def open(cls, settings: Settings) -> IntelligenceState:
+        """A state with language models of its own (a worker process running analysis jobs;
+        the app's shares chat's). Close it with `close()`."""
+        try:
+            llm: LLMChain | None = open_llm_chain(settings)
+        except LLMError as exc:
+            log.warning("intelligence.no_language_model", error=str(exc))
+            llm = None
+        state = cls(llm, model_fields=asks_model_fields(settings))
+        state._owns_llm = True
+        return state
+
+    async def close(self) -> None:
+        if self._owns_llm and self.llm is not None:
+            await self.llm.close()
 
     async def clause_model(self) -> ClauseModel:
         if self._model is None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +66,8 @@ class Extraction:
     values: dict[str, Value] = field(default_factory=dict)
     calls: list[ModelCall] = field(default_factory=list)
     model: str | None = None  # "provider/model" of the last answer
+    # Told the number of calls made so far after each one (a job's progress).
+    on_call: Callable[[int], Awaitable[None]] | None = field(default=None, repr=False)
 
 
 def schema(candidates: int) -> dict[str, Any]:
@@ -96,11 +98,15 @@ def prompt(text: str, ask: Ask) -> list[ChatMessage]:
 
 
 async def extract(
-    llm: LLMChain, text: str, asks: Sequence[Ask], privacy: Privacy | None = None
+    llm: LLMChain,
+    text: str,
+    asks: Sequence[Ask],
+    privacy: Privacy | None = None,
+    result: Extraction | None = None,
 ) -> Extraction:
     """Each ask put to the model in turn (one short call each; the local model answers one
-    request at a time anyway)."""
-    result = Extraction()
+    request at a time anyway), collected in `result`."""
+    result = result if result is not None else Extraction()
     for ask in asks:
         result.values[ask.field] = await _one(llm, text, ask, privacy, result)
     return result
@@ -190,6 +196,8 @@ async def _call(
         return None
     result.calls.append(call_of(completion, started))
     result.model = f"{completion.provider}/{completion.model}"
+    if result.on_call is not None:
+        await result.on_call(len(result.calls))
     return completion
 
 

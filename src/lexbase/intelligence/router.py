@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Body, Depends, Header, Response
+from fastapi import APIRouter, Body, Depends, Header, Response, status
+from fastapi.responses import JSONResponse
 
 from lexbase.auth.deps import Reader, Writer
 from lexbase.core.deps import ResourcesDep
@@ -16,6 +17,7 @@ from lexbase.intelligence.schemas import (
     AnalysisRequest,
     ContractGridOut,
     ContractGridRequest,
+    JobAccepted,
     QuestionsOut,
     QuestionsRequest,
     SummaryOut,
@@ -31,18 +33,29 @@ def analysis_service(resources: ResourcesDep, state: IntelligenceStateDep) -> An
 
 
 Analyses = Annotated[AnalysisService, Depends(analysis_service)]
+T = TypeVar("T")
+QUEUED: dict[int | str, dict[str, object]] = {
+    202: {"model": JobAccepted, "description": "Long work: runs as a job"}
+}
 
 
-@router.post("/documents/{document_id}/analysis", response_model=AnalysisOut)
+def _answer(made: T | JobAccepted) -> T | JSONResponse:
+    if isinstance(made, JobAccepted):
+        return JSONResponse(made.model_dump(), status_code=status.HTTP_202_ACCEPTED)
+    return made
+
+
+@router.post("/documents/{document_id}/analysis", response_model=AnalysisOut, responses=QUEUED)
 async def analyze_document(
     document_id: str,
     principal: Writer,
     analyses: Analyses,
     body: Annotated[AnalysisRequest | None, Body()] = None,
-) -> AnalysisOut:
+) -> AnalysisOut | JSONResponse:
     """Contract clauses (CUAD categories), parties, dates and fields, or a case's court,
-    parties, docket, dates and disposition — each with its located sources."""
-    return await analyses.analyze(principal, document_id, body or AnalysisRequest())
+    parties, docket, dates and disposition — each with its located sources. Long documents
+    (or many model calls): 202 and a job; the result is then `GET .../analysis`."""
+    return _answer(await analyses.analyze(principal, document_id, body or AnalysisRequest()))
 
 
 @router.get("/documents/{document_id}/analysis", response_model=AnalysisOut)
@@ -50,26 +63,28 @@ async def latest_analysis(document_id: str, principal: Reader, analyses: Analyse
     return await analyses.latest(principal, document_id)
 
 
-@router.post("/documents/{document_id}/summary", response_model=SummaryOut)
+@router.post("/documents/{document_id}/summary", response_model=SummaryOut, responses=QUEUED)
 async def summarize_document(
     document_id: str,
     principal: Writer,
     analyses: Analyses,
     body: Annotated[SummaryRequest | None, Body()] = None,
-) -> SummaryOut:
-    """The document's central sentences (LexRank), each a key point quoting its source."""
-    return await analyses.summarize(principal, document_id, body or SummaryRequest())
+) -> SummaryOut | JSONResponse:
+    """The document's central sentences (LexRank), or a model's summary checked sentence by
+    sentence; each key point quotes its source. Long work: 202 and a job, then ask again."""
+    return _answer(await analyses.summarize(principal, document_id, body or SummaryRequest()))
 
 
-@router.post("/documents/{document_id}/questions", response_model=QuestionsOut)
+@router.post("/documents/{document_id}/questions", response_model=QuestionsOut, responses=QUEUED)
 async def document_questions(
     document_id: str,
     principal: Writer,
     analyses: Analyses,
     body: Annotated[QuestionsRequest | None, Body()] = None,
-) -> QuestionsOut:
-    """Questions with answers quoted from the document (study or deposition preparation)."""
-    return await analyses.questions(principal, document_id, body or QuestionsRequest())
+) -> QuestionsOut | JSONResponse:
+    """Questions with answers quoted from the document (study or deposition preparation).
+    Long work: 202 and a job, then ask again."""
+    return _answer(await analyses.questions(principal, document_id, body or QuestionsRequest()))
 
 
 @router.post(

@@ -126,6 +126,20 @@ class GridRowOut(BaseModel):
     title: str
     status: str  # the document's; clauses only for indexed ones
     clauses: list[ClauseOut]
+    # Set when this document's analysis runs as a job (a long document, or model calls
+    # beyond the inline limit): its clauses come with the grid asked for once it is done.
+    job_id: str | None = None
+
+
+class JobAccepted(BaseModel):
+    """202: the work runs as a job. Follow it at `GET /jobs/{job_id}` or on the WebSocket
+    (`job.progress`); once it has succeeded the analysis is at `GET /documents/{id}/analysis`
+    and asking again answers from the stored result."""
+
+    job_id: str
+    document_id: str
+    operation: Literal["analysis", "summary", "questions"]
+    status: str
 
 
 class ContractGridOut(BaseModel):

@@ -3,6 +3,11 @@ of `findings`, their sources located with pages, and the store that answers repe
 
 Reads and the write are short transactions of their own; no database lock is held while a
 document is analysed.
+
+Long work runs as a job (`intelligence/tasks.py`): a request needing more model calls than
+`analysis_inline_model_calls`, or about a document longer than `analysis_inline_max_pages`
+pages, is recorded as an `analyze_document` job and answered `Queued` (202). The job runs the
+same method here with `Run.job(...)`, as the caller stands when it runs.
 """
 
 from __future__ import annotations
@@ -11,9 +16,9 @@ import asyncio
 import bisect
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 
@@ -24,8 +29,13 @@ from lexbase.core.principal import Principal
 from lexbase.core.resources import Resources
 from lexbase.documents.models import Document
 from lexbase.documents.service import DocumentService
-from lexbase.intelligence.abstractive import MAX_CALLS, Abstract, TooLong, summarize_abstractive
 from lexbase.intelligence.abstractive import PROMPT_VERSION as ABSTRACT_PROMPT_VERSION
+from lexbase.intelligence.abstractive import (
+    Abstract,
+    TooLong,
+    planned_calls,
+    summarize_abstractive,
+)
 from lexbase.intelligence.deps import IntelligenceState
 from lexbase.intelligence.errors import (
     AnalysisNotFound,
@@ -62,6 +72,7 @@ from lexbase.intelligence.schemas import (
     ContractGridOut,
     ContractGridRequest,
     GridRowOut,
+    JobAccepted,
     QuestionOut,
     QuestionsOut,
     QuestionsRequest,
@@ -69,6 +80,8 @@ from lexbase.intelligence.schemas import (
     SummaryRequest,
 )
 from lexbase.intelligence.summary import LENGTHS, summarize
+from lexbase.jobs.models import DOCUMENT_SUBJECT
+from lexbase.jobs.service import Subject, enqueue
 from lexbase.matters.errors import MatterNotFound
 from lexbase.matters.service import get_matter
 from lexbase.organizations.service import privacy_of
@@ -81,6 +94,42 @@ SUMMARY_MODEL = "lexrank (networkx PageRank over TF-IDF sentence similarity)"
 RULES_VERSION = "3"  # bumped whenever the rules' output changes: earlier results are not reused
 CASE_TYPES = frozenset({"opinion", "brief", "motion"})
 MODEL_NAME = "lexbase-clauses (TF-IDF + logistic regression) + rules"
+ANALYSIS_JOB = "analyze_document"
+
+Progress = Callable[[str, float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Run:
+    """How a request runs: from HTTP, where long work may be queued as a job; or as that
+    job, inline whatever its length, reporting progress."""
+
+    may_queue: bool = True
+    progress: Progress | None = None
+    # Model calls beyond which the work is queued (None: the setting). The clause grid
+    # queues every analysis that asks a model: inline, its calls would add up per document.
+    inline_calls: int | None = None
+
+    @classmethod
+    def job(cls, progress: Progress) -> Run:
+        return cls(may_queue=False, progress=progress)
+
+    async def report(self, stage: str, fraction: float) -> None:
+        if self.progress is not None:
+            await self.progress(stage, fraction)
+
+    def calls_made(self, stage: str, planned: int) -> Callable[[int], Awaitable[None]] | None:
+        """Progress after each model call of `planned`, from 0.1 to 0.9."""
+        if self.progress is None:
+            return None
+
+        async def made(calls: int) -> None:
+            await self.report(stage, 0.1 + 0.8 * min(calls / max(planned, 1), 1.0))
+
+        return made
+
+
+INLINE = Run()
 
 
 def default_type(document_type: str | None) -> AnalysisType:
@@ -95,8 +144,17 @@ class AnalysisService:
         self.state = state
 
     async def analyze(
-        self, principal: Principal, document_id: str, request: AnalysisRequest
-    ) -> AnalysisOut:
+        self,
+        principal: Principal,
+        document_id: str,
+        request: AnalysisRequest,
+        run: Run = INLINE,
+        *,
+        queue_as: tuple[str, dict[str, Any]] | None = None,
+    ) -> AnalysisOut | JobAccepted:
+        """The analysis, made or stored — or, when it is long work and `run` may queue it,
+        the job that will make it (`queue_as`: the operation the job runs instead, when the
+        analysis is part of it)."""
         model = await self.state.clause_model()
 
         def kind_of(document: Document) -> str:
@@ -106,6 +164,10 @@ class AnalysisService:
         loaded = await self._load(principal, document_id, kind_of, options)
         if loaded.cached is not None:
             return _analysis_out(loaded.cached, cached=True)
+        operation, body = queue_as or ("analysis", request.model_dump())
+        if run.may_queue and self._long(loaded, 0, run):
+            return await self._enqueue(principal, loaded, operation, body)
+        await run.report("rules", 0.05)
         text, metadata = loaded.text, dict(loaded.document.legal_metadata or {})
         if loaded.kind == "contract":
             analysis = await asyncio.to_thread(analyze_contract, text, metadata, model)
@@ -113,13 +175,59 @@ class AnalysisService:
             analysis = analyze_case(text, metadata, loaded.citations)
         else:
             analysis = analyze_general(text, metadata)
-        extraction = await self._ask_model(principal, analysis, text, metadata)
+        planned = len(analysis.asks) if self._asks_model() else 0
+        if run.may_queue and self._long(loaded, planned, run):
+            return await self._enqueue(principal, loaded, operation, body)
+        extraction = await self._ask_model(principal, analysis, text, metadata, run)
         analysis.fields.update(extraction.values)
         result = _render(analysis, loaded.locate, loaded.document.document_type)
         if extraction.model is not None:
             result["model"] = f"{MODEL_NAME} + {extraction.model}"
         row = await self._store(principal, loaded, result, extraction.calls)
         return _analysis_out(row, cached=False)
+
+    def _asks_model(self) -> bool:
+        return self.state.llm is not None and self.state.model_fields
+
+    def _long(self, loaded: _Loaded, model_calls: int, run: Run) -> bool:
+        """Whether this work is long enough to run as a job."""
+        settings = self.resources.settings
+        inline_calls = run.inline_calls
+        if inline_calls is None:
+            inline_calls = settings.analysis_inline_model_calls
+        return len(loaded.pages) > settings.analysis_inline_max_pages or model_calls > inline_calls
+
+    async def _enqueue(
+        self, principal: Principal, loaded: _Loaded, operation: str, request: dict[str, Any]
+    ) -> JobAccepted:
+        """Record the job that does this work for `principal` (asking again while it is
+        pending returns the same job)."""
+        document = loaded.document
+        subject = Subject(
+            DOCUMENT_SUBJECT, document.id, document.organization_id, document.matter_id
+        )
+        payload = {
+            "operation": operation,
+            "request": request,
+            "requested_by": _requester(principal),
+        }
+        material = json.dumps([operation, request, loaded.key], sort_keys=True).encode()
+        async with transaction(self.resources.write_sessionmaker) as session:
+            job = await enqueue(
+                session,
+                ANALYSIS_JOB,
+                subject,
+                payload,
+                f"{principal.user_id}:{hashlib.sha256(material).hexdigest()}",
+                max_attempts=self.resources.settings.job_max_attempts,
+                created_by=principal.user_id,
+                pipeline_version=RULES_VERSION,
+            )
+            accepted = JobAccepted(
+                job_id=job.id, document_id=document.id, operation=operation, status=job.status
+            )
+        log.info("analysis.queued", job_id=accepted.job_id, operation=operation)
+        return accepted
 
     def _fields_by(self) -> str:
         """Who reads the fields the rules cannot: part of the cache key, so a change of model
@@ -130,14 +238,21 @@ class AnalysisService:
         return f"{llm.primary.name}/{llm.primary.model}/prompt-{PROMPT_VERSION}"
 
     async def _ask_model(
-        self, principal: Principal, analysis: Analysis, text: str, metadata: dict[str, Any]
+        self,
+        principal: Principal,
+        analysis: Analysis,
+        text: str,
+        metadata: dict[str, Any],
+        run: Run,
     ) -> Extraction:
         """The fields the rules left to a model, asked and checked; none when no model is
         configured (they stay null with the rules' reason)."""
         llm = self.state.llm
         if llm is None or not self.state.model_fields or not analysis.asks:
             return Extraction()
-        return await extract(llm, text, analysis.asks, await self._privacy(principal, metadata))
+        privacy = await self._privacy(principal, metadata)
+        collected = Extraction(on_call=run.calls_made("model", len(analysis.asks)))
+        return await extract(llm, text, analysis.asks, privacy, collected)
 
     async def _privacy(self, principal: Principal, metadata: dict[str, Any]) -> Privacy:
         """The organization's redaction policy, with the document's parties when they count."""
@@ -151,8 +266,12 @@ class AnalysisService:
         return policy
 
     async def summarize(
-        self, principal: Principal, document_id: str, request: SummaryRequest
-    ) -> SummaryOut:
+        self,
+        principal: Principal,
+        document_id: str,
+        request: SummaryRequest,
+        run: Run = INLINE,
+    ) -> SummaryOut | JobAccepted:
         llm = self.state.llm
         options: dict[str, Any] = {"length": request.length, "method": request.method}
         if request.method == "abstractive":
@@ -162,11 +281,17 @@ class AnalysisService:
             options["prompt"] = ABSTRACT_PROMPT_VERSION
         loaded = await self._load(principal, document_id, lambda _: "summary", options)
         if loaded.cached is not None:
-            row, cached = loaded.cached, True
-        elif request.method == "abstractive":
+            return _summary_out(loaded.cached, cached=True)
+        body = request.model_dump()
+        if request.method == "abstractive":
             assert llm is not None
-            metadata = dict(loaded.document.legal_metadata or {})
-            made = await self._abstract(principal, llm, loaded.text, request.length, metadata)
+            limit = self.resources.settings.summary_max_model_calls
+            planned = planned_calls(llm, loaded.text, request.length)
+            if planned > limit:
+                raise TooLongToSummarize(planned, limit)
+            if run.may_queue and self._long(loaded, planned, run):
+                return await self._enqueue(principal, loaded, "summary", body)
+            made = await self._abstract(principal, llm, loaded, request.length, planned, run)
             result = {
                 "summary": " ".join(p.text for p in made.points),
                 "key_points": [
@@ -177,8 +302,11 @@ class AnalysisService:
                 "model": made.model or f"{llm.primary.name}/{llm.primary.model}",
                 "unsupported_sentences": made.unsupported,
             }
-            row, cached = await self._store(principal, loaded, result, made.calls), False
+            row = await self._store(principal, loaded, result, made.calls)
         else:
+            if run.may_queue and self._long(loaded, 0, run):
+                return await self._enqueue(principal, loaded, "summary", body)
+            await run.report("rank", 0.1)
             points = await asyncio.to_thread(summarize, loaded.text, LENGTHS[request.length])
             sources = [loaded.locate([(p.start, p.end)]) for p in points]
             result = {
@@ -189,40 +317,56 @@ class AnalysisService:
                 "method": request.method,
                 "model": SUMMARY_MODEL,
             }
-            row, cached = await self._store(principal, loaded, result), False
-        return SummaryOut.model_validate(
-            {
-                **row.result,
-                "document_id": row.document_id,
-                "cached": cached,
-                "created_at": row.created_at,
-            }
-        )
+            row = await self._store(principal, loaded, result)
+        return _summary_out(row, cached=False)
 
     async def _abstract(
         self,
         principal: Principal,
         llm: LLMChain,
-        text: str,
+        loaded: _Loaded,
         length: str,
-        metadata: dict[str, Any],
+        planned: int,
+        run: Run,
     ) -> Abstract:
+        metadata = dict(loaded.document.legal_metadata or {})
         privacy = await self._privacy(principal, metadata)
+        limit = self.resources.settings.summary_max_model_calls
         try:
-            return await summarize_abstractive(llm, text, length, privacy)
+            return await summarize_abstractive(
+                llm,
+                loaded.text,
+                length,
+                privacy,
+                max_calls=limit,
+                on_call=run.calls_made("summarize", planned),
+            )
         except TooLong as exc:
-            raise TooLongToSummarize(exc.calls, MAX_CALLS) from None
+            raise TooLongToSummarize(exc.calls, limit) from None
         except LLMError as exc:
             log.warning("summary.model_unavailable", error=str(exc))
             raise ModelFailed() from None
 
     async def questions(
-        self, principal: Principal, document_id: str, request: QuestionsRequest
-    ) -> QuestionsOut:
+        self,
+        principal: Principal,
+        document_id: str,
+        request: QuestionsRequest,
+        run: Run = INLINE,
+    ) -> QuestionsOut | JobAccepted:
         """Questions drawn from the document's analysis (made, or the stored one); when they
         are fewer than asked and a model reads for analyses, questions it writes about the
-        document's central sentences, each kept only where its sentence bears the answer out."""
-        analysis = await self.analyze(principal, document_id, AnalysisRequest())
+        document's central sentences, each kept only where its sentence bears the answer out.
+        Long work (the analysis, or the questions written) runs as one `questions` job."""
+        analysis = await self.analyze(
+            principal,
+            document_id,
+            AnalysisRequest(),
+            run,
+            queue_as=("questions", request.model_dump()),
+        )
+        if isinstance(analysis, JobAccepted):
+            return analysis
         found = [
             QuestionOut(
                 question=q.question, answer=q.answer, difficulty=q.difficulty, sources=q.sources
@@ -233,7 +377,11 @@ class AnalysisService:
         llm = self.state.llm
         if len(found) < request.count and llm is not None and self.state.model_fields:
             wanted = request.count - len(found)
-            written, writer = await self._written(principal, document_id, request, wanted, found)
+            asked = _Asked(request, wanted, run)
+            made = await self._written(principal, document_id, asked, found)
+            if isinstance(made, JobAccepted):
+                return made
+            written, writer = made
             found += written
             model = f"{analysis.model} + {writer}" if writer else analysis.model
         return QuestionsOut(document_id=document_id, questions=found, model=model)
@@ -242,13 +390,13 @@ class AnalysisService:
         self,
         principal: Principal,
         document_id: str,
-        request: QuestionsRequest,
-        wanted: int,
+        asked: _Asked,
         drawn: list[QuestionOut],
-    ) -> tuple[list[QuestionOut], str | None]:
+    ) -> tuple[list[QuestionOut], str | None] | JobAccepted:
         """Up to `wanted` questions a model writes (stored, and reused, like analyses)."""
         llm = self.state.llm
         assert llm is not None
+        request, wanted, run = asked
         difficulty = request.difficulty or "medium"
         options = {
             "wanted": wanted,
@@ -257,12 +405,14 @@ class AnalysisService:
             "prompt": PROMPT_VERSION,
         }
         loaded = await self._load(principal, document_id, lambda _: "questions", options)
+        if loaded.cached is None and run.may_queue and self._long(loaded, wanted, run):
+            return await self._enqueue(principal, loaded, "questions", request.model_dump())
         if loaded.cached is None:
             used = {(s.start, s.end) for q in drawn for s in q.sources}
             points = await asyncio.to_thread(summarize, loaded.text, wanted + len(used) + 2)
             sentences = [(p.start, p.end) for p in points if (p.start, p.end) not in used]
             metadata = dict(loaded.document.legal_metadata or {})
-            collected = Extraction()
+            collected = Extraction(on_call=run.calls_made("questions", wanted))
             written = await write_questions(
                 llm,
                 loaded.text,
@@ -307,14 +457,20 @@ class AnalysisService:
         rows = []
         for document in documents:
             clauses: list[ClauseOut] = []
+            job_id = None
             if document.status == "indexed":
                 try:
                     analysis = await self.analyze(
-                        principal, document.id, AnalysisRequest(analysis_type="contract")
+                        principal,
+                        document.id,
+                        AnalysisRequest(analysis_type="contract"),
+                        Run(inline_calls=0),
                     )
                 except (EmptyText, NotReady):  # emptied or reprocessed meanwhile
                     analysis = None
-                if analysis is not None:
+                if isinstance(analysis, JobAccepted):
+                    job_id = analysis.job_id
+                elif analysis is not None:
                     by_category = {c.category: c for c in analysis.clauses}
                     clauses = [by_category[k] for k in categories if k in by_category]
             rows.append(
@@ -323,6 +479,7 @@ class AnalysisService:
                     title=document.title,
                     status=document.status,
                     clauses=clauses,
+                    job_id=job_id,
                 )
             )
         return ContractGridOut(categories=categories, documents=rows)
@@ -432,6 +589,12 @@ def _cache_key(document: Document, kind: str, options: Any) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
+class _Asked(NamedTuple):
+    request: QuestionsRequest
+    wanted: int  # questions a model is to write
+    run: Run
+
+
 @dataclass
 class _Loaded:
     document: Document
@@ -496,6 +659,29 @@ def _render(
 def _page(pages: list[dict[str, int]], starts: list[int], offset: int) -> int | None:
     index = bisect.bisect_right(starts, offset) - 1
     return pages[index]["page"] if index >= 0 else None
+
+
+def _summary_out(row: DocumentAnalysis, *, cached: bool) -> SummaryOut:
+    return SummaryOut.model_validate(
+        {
+            **row.result,
+            "document_id": row.document_id,
+            "cached": cached,
+            "created_at": row.created_at,
+        }
+    )
+
+
+def _requester(principal: Principal) -> dict[str, Any]:
+    """Who asked, as a job's payload keeps it (re-checked when the job runs)."""
+    scopes = principal.scopes
+    credential = {"session_id": principal.session_id, "api_key_id": principal.api_key_id}
+    return {
+        "user_id": principal.user_id,
+        "organization_id": principal.organization_id,
+        **credential,
+        "scopes": None if scopes is None else sorted(s.value for s in scopes),
+    }
 
 
 def _analysis_out(row: DocumentAnalysis, *, cached: bool) -> AnalysisOut:

@@ -154,9 +154,12 @@ class JobRepository(ScopedRepository[Job]):
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def latest_for_document(self, document_id: str) -> Job | None:
+    async def latest_for_document(self, document_id: str, job_type: str) -> Job | None:
         statement = (
-            select(Job).where(Job.of_document(document_id)).order_by(Job.created_at.desc()).limit(1)
+            select(Job)
+            .where(Job.of_document(document_id), Job.type == job_type)
+            .order_by(Job.created_at.desc())
+            .limit(1)
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 

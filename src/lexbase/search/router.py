@@ -6,7 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from lexbase.analytics.models import SEARCH
+from lexbase.analytics.service import record_usage
 from lexbase.auth.deps import Reader
+from lexbase.core.db import transaction
 from lexbase.core.deps import ResourcesDep, SessionDep, SettingsDep
 from lexbase.search.deps import SearchStateDep
 from lexbase.search.lookup import cited_by, suggest
@@ -29,8 +32,12 @@ async def search(
     settings: SettingsDep,
     state: SearchStateDep,
 ) -> SearchResponse:
-    # No request-wide session: the service opens a short read-only one per query it runs.
-    return await SearchService(resources.statement_reads, settings, state).search(principal, body)
+    # No request-wide session: the service opens a short read-only one per query it runs,
+    # and the search is counted in a short write of its own once it has answered.
+    found = await SearchService(resources.statement_reads, settings, state).search(principal, body)
+    async with transaction(resources.write_sessionmaker) as session:
+        await record_usage(session, principal.organization_id, principal.user_id, SEARCH)
+    return found
 
 
 @router.get("/search/suggest", response_model=SuggestResponse)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import Select, func, or_, select
 
 from lexbase.core.principal import Principal
@@ -45,6 +47,10 @@ class UserRepository(ScopedRepository[User]):
                 or_(func.lower(User.full_name).like(pattern), User.email.like(pattern))
             )
         return statement
+
+    async def in_organization(self, organization_id: str, ids: Sequence[str]) -> list[User]:
+        statement = select(User).where(User.organization_id == organization_id, User.id.in_(ids))
+        return list((await self.session.execute(statement)).scalars())
 
     async def count_active_admins(self, organization_id: str) -> int:
         statement = select(User).where(

@@ -1,0 +1,143 @@
+"""All SQL of usage analytics: events, their per-day rollups, and the reads that add the two."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import func, select, update
+
+from lexbase.analytics.models import UsageDaily, UsageEvent
+from lexbase.core.repository import Repository
+
+# (day, user, kind) and the rollups' sums: events, quantity, prompt and completion tokens, cost
+RolledRow = tuple[date, str, str, int, int, int, int, float]
+DayKey = tuple[date, str, str, str, str]  # day, user, kind, provider, model ('' when none)
+
+
+class UsageRepository(Repository[UsageEvent]):
+    model = UsageEvent
+
+    async def rolled(
+        self,
+        organization_id: str,
+        first: date,
+        last: date,
+        user_id: str | None,
+        kinds: Sequence[str] | None,
+    ) -> list[RolledRow]:
+        statement = (
+            select(
+                UsageDaily.day,
+                UsageDaily.user_id,
+                UsageDaily.kind,
+                func.sum(UsageDaily.events),
+                func.sum(UsageDaily.quantity),
+                func.sum(UsageDaily.prompt_tokens),
+                func.sum(UsageDaily.completion_tokens),
+                func.sum(UsageDaily.estimated_cost),
+            )
+            .where(
+                UsageDaily.organization_id == organization_id,
+                UsageDaily.day >= first,
+                UsageDaily.day <= last,
+            )
+            .group_by(UsageDaily.day, UsageDaily.user_id, UsageDaily.kind)
+        )
+        if user_id is not None:
+            statement = statement.where(UsageDaily.user_id == user_id)
+        if kinds is not None:
+            statement = statement.where(UsageDaily.kind.in_(kinds))
+        return [
+            (day, user, kind, int(e), int(q), int(p), int(c), float(cost))
+            for day, user, kind, e, q, p, c, cost in (await self.session.execute(statement)).all()
+        ]
+
+    async def pending(
+        self,
+        organization_id: str,
+        since: datetime,
+        until: datetime,
+        user_id: str | None,
+        kinds: Sequence[str] | None,
+    ) -> list[UsageEvent]:
+        """Events of the period not rolled up yet."""
+        statement = select(UsageEvent).where(
+            UsageEvent.organization_id == organization_id,
+            UsageEvent.rolled_up.is_(False),
+            UsageEvent.created_at >= since,
+            UsageEvent.created_at < until,
+        )
+        if user_id is not None:
+            statement = statement.where(UsageEvent.user_id == user_id)
+        if kinds is not None:
+            statement = statement.where(UsageEvent.kind.in_(kinds))
+        return list((await self.session.execute(statement)).scalars())
+
+    async def recent(self, organization_id: str, user_id: str, limit: int) -> list[UsageEvent]:
+        statement = (
+            select(UsageEvent)
+            .where(UsageEvent.organization_id == organization_id, UsageEvent.user_id == user_id)
+            .order_by(UsageEvent.created_at.desc(), UsageEvent.id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def take_pending(self, organization_id: str, batch: int) -> list[UsageEvent]:
+        """Up to `batch` of the organization's events not rolled up, locked for the rollup."""
+        statement = (
+            select(UsageEvent)
+            .where(UsageEvent.rolled_up.is_(False), UsageEvent.organization_id == organization_id)
+            .order_by(UsageEvent.created_at)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def daily(self, organization_id: str, key: DayKey) -> UsageDaily:
+        """The day's row for `key`, locked; a new (empty) one when there is none."""
+        day, user_id, kind, provider, model = key
+        row: UsageDaily | None = await self.session.scalar(
+            select(UsageDaily)
+            .where(
+                UsageDaily.organization_id == organization_id,
+                UsageDaily.day == day,
+                UsageDaily.user_id == user_id,
+                UsageDaily.kind == kind,
+                UsageDaily.provider == provider,
+                UsageDaily.model == model,
+            )
+            .with_for_update()
+        )
+        if row is None:
+            row = UsageDaily(
+                organization_id=organization_id,
+                day=day,
+                user_id=user_id,
+                kind=kind,
+                provider=provider,
+                model=model,
+                events=0,
+                quantity=0,
+                prompt_tokens=0,
+                completion_tokens=0,
+                estimated_cost=0.0,
+            )
+            self.session.add(row)
+        return row
+
+    async def mark_rolled_up(self, event_ids: Sequence[str]) -> None:
+        await self.session.execute(
+            update(UsageEvent)
+            .where(UsageEvent.id.in_(event_ids))
+            .values(rolled_up=True)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def organizations_pending(self) -> list[str]:
+        statement = (
+            select(UsageEvent.organization_id)
+            .where(UsageEvent.rolled_up.is_(False))
+            .group_by(UsageEvent.organization_id)
+        )
+        return list((await self.session.execute(statement)).scalars())
