@@ -28,6 +28,8 @@ from lexbase.documents.models import Document, DocumentText
 from lexbase.jobs.models import Job
 from lexbase.matters.models import Client, Matter, MatterMember
 from lexbase.providers.blobstores.local import LocalBlobStore
+from lexbase.workflows.models import WorkflowExecution, WorkflowStep, WorkflowTemplate
+from lexbase.workflows.templates import BY_ID
 from tests.conftest import SettingsFactory
 from tests.factories import Tenant, add_user
 
@@ -93,6 +95,17 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/analytics/tokens"): ALL,
     ("GET", "/api/v1/analytics/activity"): ALL,
     ("GET", "/api/v1/analytics/organization"): ADMIN,
+    ("GET", "/api/v1/workflows/templates"): ALL,
+    ("GET", "/api/v1/workflows/templates/{template_id}"): ALL,
+    ("POST", "/api/v1/workflows/templates"): ADMIN,
+    ("GET", "/api/v1/workflows/categories"): ALL,
+    ("GET", "/api/v1/workflows/schema"): ALL,
+    ("POST", "/api/v1/workflows/executions"): WRITERS,
+    ("GET", "/api/v1/workflows/executions"): ALL,
+    ("GET", "/api/v1/workflows/executions/{execution_id}"): ALL,
+    ("POST", "/api/v1/workflows/executions/{execution_id}/cancel"): WRITERS,
+    ("POST", "/api/v1/workflows/executions/{execution_id}/review"): WRITERS,
+    ("POST", "/api/v1/workflows/executions/{execution_id}/steps/{name}/retry"): WRITERS,
     ("GET", "/api/v1/jobs"): ALL,
     ("GET", "/api/v1/jobs/{job_id}"): ALL,
     ("POST", "/api/v1/search"): ALL,
@@ -125,6 +138,7 @@ ADMIN_SCOPED = {
     ("GET", "/api/v1/audit/verify"),
     ("GET", "/api/v1/health/detailed"),
     ("GET", "/api/v1/analytics/organization"),
+    ("POST", "/api/v1/workflows/templates"),
 }
 READ_ONLY_POSTS = {("POST", "/api/v1/search"), ("POST", "/api/v1/auth/logout")}
 
@@ -244,7 +258,11 @@ async def seed(make_settings: SettingsFactory, tenant: Tenant) -> Resources:
             )
             session.add(conversation)
             await session.flush()
+            template, execution = await _seed_workflow(session, tenant, document.id)
             ids = {
+                "template_id": template.id,
+                "execution_id": execution.id,
+                "name": "analysis",
                 "user_id": target.id,
                 "client_id": client.id,
                 "matter_id": matter.id,
@@ -256,6 +274,38 @@ async def seed(make_settings: SettingsFactory, tenant: Tenant) -> Resources:
     finally:
         await engine.dispose()
     return Resources(ids)
+
+
+async def _seed_workflow(
+    session: AsyncSession, tenant: Tenant, document_id: str
+) -> tuple[WorkflowTemplate, WorkflowExecution]:
+    builtin = BY_ID["builtin:case-brief"]
+    definition = builtin.definition.model_dump(mode="json")
+    template = WorkflowTemplate(
+        organization_id=tenant.organization_id,
+        name="Seeded brief",
+        category="litigation",
+        definition=definition,
+    )
+    execution = WorkflowExecution(
+        organization_id=tenant.organization_id,
+        template_id=builtin.id,
+        template_name=builtin.name,
+        definition=definition,
+        input={"document_id": document_id},
+        status="failed",
+        requested_by={"user_id": tenant.admin.id, "organization_id": tenant.organization_id},
+        created_by=tenant.admin.id,
+    )
+    session.add_all([template, execution])
+    await session.flush()
+    session.add(
+        WorkflowStep(
+            execution_id=execution.id, ordinal=0, name="analysis", type="analyze", status="failed"
+        )
+    )
+    await session.flush()
+    return template, execution
 
 
 async def _seed_document(

@@ -54,6 +54,7 @@ from lexbase.search.deps import SearchState
 from lexbase.search.router import router as search_router
 from lexbase.tasks import task_registry
 from lexbase.users.router import router as users_router
+from lexbase.workflows.router import router as workflows_router
 
 log = structlog.get_logger(__name__)
 
@@ -75,6 +76,7 @@ DOMAIN_ROUTERS: tuple[APIRouter, ...] = (
     chat_router,
     intelligence_router,
     analytics_router,
+    workflows_router,
 )
 
 
@@ -92,7 +94,7 @@ def create_app(settings: Settings | None = None, tasks: TaskRegistry | None = No
         app.state.intelligence = IntelligenceState(
             app.state.chat.llm, model_fields=asks_model_fields(settings)
         )
-        registry = tasks or task_registry(app.state.intelligence)
+        registry = tasks or task_registry(app.state.intelligence, app.state.search)
         runner = await start_embedded_runner(resources, registry)
         dispatcher = await start_dispatcher(resources)
         warm = asyncio.create_task(warm_up(resources, app.state.search, workers=runner is not None))

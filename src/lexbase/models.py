@@ -11,6 +11,7 @@ from lexbase.intelligence import models as intelligence_models
 from lexbase.jobs import models as jobs_models
 from lexbase.matters import models as matters_models
 from lexbase.users import models as users_models
+from lexbase.workflows import models as workflows_models
 
 __all__ = [
     "Base",
@@ -24,4 +25,5 @@ __all__ = [
     "jobs_models",
     "matters_models",
     "users_models",
+    "workflows_models",
 ]

@@ -12,15 +12,20 @@ from lexbase.documents.tasks import INGEST_JOB, IngestDocument
 from lexbase.intelligence.deps import IntelligenceState
 from lexbase.intelligence.tasks import ANALYSIS_JOB, AnalyzeDocument
 from lexbase.jobs.registry import TaskRegistry
+from lexbase.search.deps import SearchState
+from lexbase.workflows.tasks import WORKFLOW_JOB, RunWorkflow, WorkflowState
 
 
-def task_registry(intelligence: IntelligenceState | None = None) -> TaskRegistry:
-    """`intelligence`: the app's, shared with its analysis jobs (a worker process without
-    it opens its own on the first one)."""
+def task_registry(
+    intelligence: IntelligenceState | None = None, search: SearchState | None = None
+) -> TaskRegistry:
+    """`intelligence`, `search`: the app's, shared with its jobs (a worker process without
+    them opens its own on the first job that needs them)."""
     return TaskRegistry(
         {
             INGEST_JOB: IngestDocument(),
             ANALYSIS_JOB: AnalyzeDocument(intelligence),
             ROLLUP_JOB: RollupUsage(),
+            WORKFLOW_JOB: RunWorkflow(WorkflowState(intelligence, search)),
         }
     )

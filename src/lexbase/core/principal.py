@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from lexbase.core.permissions import Permission, Role, Scope, effective_permissions
 
@@ -35,3 +36,27 @@ class Principal:
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
+
+    def as_requester(self) -> dict[str, Any]:
+        """Who is asking, as work done later on their behalf keeps it (a job's payload): the
+        credential, not the role — `auth.deps.reauthenticate` reads the role anew."""
+        return {
+            "user_id": self.user_id,
+            "organization_id": self.organization_id,
+            "session_id": self.session_id,
+            "api_key_id": self.api_key_id,
+            "scopes": None if self.scopes is None else sorted(s.value for s in self.scopes),
+        }
+
+    @classmethod
+    def of_requester(cls, requester: dict[str, Any]) -> Principal:
+        """The principal `as_requester` kept, with no role yet (a viewer's, until re-read)."""
+        scopes = requester.get("scopes")
+        return cls(
+            user_id=requester["user_id"],
+            organization_id=requester["organization_id"],
+            role=Role.VIEWER,
+            session_id=requester.get("session_id"),
+            api_key_id=requester.get("api_key_id"),
+            scopes=None if scopes is None else frozenset(Scope(s) for s in scopes),
+        )

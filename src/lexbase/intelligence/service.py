@@ -209,7 +209,7 @@ class AnalysisService:
         payload = {
             "operation": operation,
             "request": request,
-            "requested_by": _requester(principal),
+            "requested_by": principal.as_requester(),
         }
         material = json.dumps([operation, request, loaded.key], sort_keys=True).encode()
         async with transaction(self.resources.write_sessionmaker) as session:
@@ -670,18 +670,6 @@ def _summary_out(row: DocumentAnalysis, *, cached: bool) -> SummaryOut:
             "created_at": row.created_at,
         }
     )
-
-
-def _requester(principal: Principal) -> dict[str, Any]:
-    """Who asked, as a job's payload keeps it (re-checked when the job runs)."""
-    scopes = principal.scopes
-    credential = {"session_id": principal.session_id, "api_key_id": principal.api_key_id}
-    return {
-        "user_id": principal.user_id,
-        "organization_id": principal.organization_id,
-        **credential,
-        "scopes": None if scopes is None else sorted(s.value for s in scopes),
-    }
 
 
 def _analysis_out(row: DocumentAnalysis, *, cached: bool) -> AnalysisOut:

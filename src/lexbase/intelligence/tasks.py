@@ -15,12 +15,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lexbase.auth.deps import reauthenticate
-from lexbase.auth.errors import InvalidToken
-from lexbase.core.db import transaction
+from lexbase.auth.deps import acting_for
 from lexbase.core.errors import LexbaseError, NotFound
 from lexbase.core.events import Event
-from lexbase.core.permissions import Permission, Role, Scope
+from lexbase.core.permissions import Permission
 from lexbase.core.principal import Principal
 from lexbase.core.resources import Resources
 from lexbase.intelligence.deps import IntelligenceState
@@ -122,21 +120,9 @@ class AnalyzeDocument:
 
 async def _requester(resources: Resources, job: Job) -> Principal:
     """Who asked, as they stand now; a permanent failure when they may no longer run it."""
-    asked = job.payload["requested_by"]
-    scopes = asked.get("scopes")
-    origin = Principal(
-        user_id=asked["user_id"],
-        organization_id=asked["organization_id"],
-        role=Role.VIEWER,  # replaced by the role the user has now
-        session_id=asked.get("session_id"),
-        api_key_id=asked.get("api_key_id"),
-        scopes=None if scopes is None else frozenset(Scope(s) for s in scopes),
+    principal = await acting_for(
+        resources.sessionmaker, job.payload["requested_by"], Permission.WRITE
     )
-    try:
-        async with transaction(resources.sessionmaker) as session:
-            principal = await reauthenticate(session, origin)
-    except InvalidToken:
-        raise PermanentJobError(MESSAGES[REQUESTER_GONE], REQUESTER_GONE) from None
-    if principal.organization_id != job.organization_id or not principal.can(Permission.WRITE):
+    if principal is None:
         raise PermanentJobError(MESSAGES[REQUESTER_GONE], REQUESTER_GONE)
     return principal

@@ -1,0 +1,257 @@
+"""The `run_workflow` job: an execution's steps, in order, each recorded as it finishes.
+
+Every step starts from the stored state: steps already succeeded (or skipped) are not run
+again, so a crash, a killed worker or a retry resumes at the first unfinished step. Before
+each step the requester is read anew (role, session or key, active) and the step calls the
+domain services as them, so a demotion, a sign-out or a wall raised mid-execution stops it.
+A cancel is honoured between steps; a review step ends the job until someone decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lexbase.auth.deps import acting_for
+from lexbase.core.db import transaction, utcnow
+from lexbase.core.errors import LexbaseError, NotFound
+from lexbase.core.events import Event
+from lexbase.core.permissions import Permission
+from lexbase.core.resources import Resources
+from lexbase.intelligence.deps import IntelligenceState
+from lexbase.jobs.models import Job
+from lexbase.jobs.registry import JobContext
+from lexbase.search.deps import SearchState
+from lexbase.workflows.definition import ConditionStep, Definition, MapStep, ReportStep, ReviewStep
+from lexbase.workflows.models import (
+    CANCELLED,
+    COMPLETED,
+    FAILED,
+    FINISHED,
+    PENDING,
+    RUNNING,
+    SKIPPED,
+    SUCCEEDED,
+    WAITING_REVIEW,
+    WorkflowExecution,
+    WorkflowStep,
+)
+from lexbase.workflows.repository import ExecutionRepository, StepRepository
+from lexbase.workflows.service import WORKFLOW_JOB
+from lexbase.workflows.steps import (
+    Scope,
+    StepRefused,
+    holds,
+    run_leaf,
+    run_map,
+    run_report,
+)
+
+__all__ = ["WORKFLOW_JOB", "RunWorkflow", "WorkflowState"]
+
+log = structlog.get_logger(__name__)
+
+REQUESTER_GONE = "requester_unauthorized"
+STEP_REFUSED = "step_failed"
+
+
+class WorkflowState:
+    """What steps need beyond the database: document intelligence's and search's states —
+    the app's, or a worker's own, opened on its first execution."""
+
+    def __init__(
+        self, intelligence: IntelligenceState | None = None, search: SearchState | None = None
+    ) -> None:
+        self.intelligence = intelligence
+        self.search = search
+        self._lock = asyncio.Lock()
+
+    async def ready(self, resources: Resources) -> tuple[IntelligenceState, SearchState]:
+        async with self._lock:
+            if self.intelligence is None:
+                self.intelligence = IntelligenceState.open(resources.settings)
+            if self.search is None:
+                self.search = SearchState.create(resources.settings)
+        return self.intelligence, self.search
+
+
+class RunWorkflow:
+    def __init__(self, state: WorkflowState | None = None) -> None:
+        self.state = state or WorkflowState()
+
+    async def run(self, context: JobContext) -> dict[str, Any] | None:
+        execution_id = context.job.subject_id
+        assert execution_id is not None
+        while await self._next_step(context, execution_id):
+            pass
+        return None
+
+    async def on_failed(
+        self, session: AsyncSession, job: Job, message: str, code: str
+    ) -> Event | None:
+        """Out of attempts: the execution fails with the job's reason (its finished steps'
+        outputs kept; the failed step can be retried alone)."""
+        execution = await ExecutionRepository(session).locked(job.subject_id or "")
+        if execution is None or execution.status in FINISHED:
+            return None
+        for step in await StepRepository(session).of_execution(execution.id):
+            if step.status == RUNNING:
+                step.status, step.error, step.finished_at = FAILED, message, utcnow()
+        _finish(execution, FAILED, message, code)
+        return _event(execution, None)
+
+    async def _next_step(self, context: JobContext, execution_id: str) -> bool:
+        """Run the first unfinished step; whether there may be another."""
+        resources = context.resources
+        async with transaction(resources.write_sessionmaker) as session:
+            execution = await ExecutionRepository(session).locked(execution_id)
+            if execution is None or execution.status in (*FINISHED, WAITING_REVIEW):
+                return False
+            steps = await StepRepository(session).of_execution(execution_id)
+            step = next((s for s in steps if s.status not in (SUCCEEDED, SKIPPED)), None)
+            if execution.cancel_requested or step is None:
+                _finish(execution, CANCELLED if execution.cancel_requested else COMPLETED)
+                event = _event(execution, None)
+            else:
+                event = None
+                step.status, step.attempts = RUNNING, step.attempts + 1
+                step.started_at, step.error = utcnow(), None
+                execution.status = RUNNING
+                execution.started_at = execution.started_at or utcnow()
+            definition = Definition.model_validate(execution.definition)
+            requested, inputs = execution.requested_by, dict(execution.input)
+            outputs = {s.name: s.output for s in steps if s.status == SUCCEEDED}
+            position = (steps.index(step), len(steps)) if step is not None else (0, 0)
+        if event is not None:
+            await resources.events.publish(event)
+            return False
+        assert step is not None
+        spec = definition.steps[position[0]]
+        principal = await acting_for(resources.sessionmaker, requested, Permission.WRITE)
+        if principal is None:
+            await self._fail(resources, execution_id, step.id, REQUESTER_GONE)
+            return False
+        if isinstance(spec, ReviewStep):
+            await self._await_review(resources, execution_id, step.id)
+            return False
+        intelligence, search = await self.state.ready(resources)
+
+        async def progress(stage: str, fraction: float) -> None:
+            done = (position[0] + min(max(fraction, 0.0), 1.0)) / position[1]
+            await context.progress(f"{spec.name}:{stage}", done)
+
+        scope = Scope(principal, resources, intelligence, search, inputs, outputs, progress)
+        try:
+            output, skip = await _run(spec, scope)
+        except (StepRefused, NotFound) as exc:
+            message = str(exc) if isinstance(exc, StepRefused) else exc.message
+            await self._fail(resources, execution_id, step.id, STEP_REFUSED, message)
+            return False
+        except LexbaseError as exc:
+            if exc.status_code >= 500:  # a model or service away: the job retries the step
+                raise
+            await self._fail(resources, execution_id, step.id, STEP_REFUSED, exc.message)
+            return False
+        await self._succeed(resources, execution_id, step.id, output, skip, position)
+        return True
+
+    async def _succeed(
+        self,
+        resources: Resources,
+        execution_id: str,
+        step_id: str,
+        output: Any,
+        skip: list[str],
+        position: tuple[int, int],
+    ) -> None:
+        async with transaction(resources.write_sessionmaker) as session:
+            execution = await ExecutionRepository(session).locked(execution_id)
+            if execution is None:
+                return
+            steps = await StepRepository(session).of_execution(execution_id)
+            for step in steps:
+                if step.id == step_id:
+                    step.status, step.output, step.finished_at = SUCCEEDED, output, utcnow()
+                    done = step
+                elif step.name in skip and step.status == PENDING:
+                    step.status, step.finished_at = SKIPPED, utcnow()
+            if isinstance(output, dict) and "markdown" in output and "citations" in output:
+                execution.report = output
+            execution.progress = round((position[0] + 1) / position[1], 4)
+            event = _event(execution, done)
+        await resources.events.publish(event)
+        log.info("workflow.step_succeeded", execution_id=execution_id, step=done.name)
+
+    async def _fail(
+        self,
+        resources: Resources,
+        execution_id: str,
+        step_id: str,
+        code: str,
+        message: str | None = None,
+    ) -> None:
+        reason = message or "The person who started this workflow may no longer run it"
+        async with transaction(resources.write_sessionmaker) as session:
+            execution = await ExecutionRepository(session).locked(execution_id)
+            if execution is None:
+                return
+            failed = None
+            for step in await StepRepository(session).of_execution(execution_id):
+                if step.id == step_id:
+                    step.status, step.error, step.finished_at = FAILED, reason, utcnow()
+                    failed = step
+            _finish(execution, FAILED, f"Step failed: {reason}", code)
+            event = _event(execution, failed)
+        await resources.events.publish(event)
+        log.info("workflow.failed", execution_id=execution_id, code=code)
+
+    async def _await_review(self, resources: Resources, execution_id: str, step_id: str) -> None:
+        async with transaction(resources.write_sessionmaker) as session:
+            execution = await ExecutionRepository(session).locked(execution_id)
+            if execution is None:
+                return
+            waiting = None
+            for step in await StepRepository(session).of_execution(execution_id):
+                if step.id == step_id:
+                    step.status, waiting = WAITING_REVIEW, step
+            execution.status = WAITING_REVIEW
+            event = _event(execution, waiting)
+        await resources.events.publish(event)
+
+
+async def _run(spec: Any, scope: Scope) -> tuple[Any, list[str]]:
+    """The step's output, and the later steps it says to skip."""
+    if isinstance(spec, ConditionStep):
+        holding = holds(spec, scope)
+        return {"holds": holding}, [] if holding else list(spec.otherwise_skip)
+    if isinstance(spec, MapStep):
+        return await run_map(spec, scope), []
+    if isinstance(spec, ReportStep):
+        return run_report(spec, scope), []
+    return await run_leaf(spec, scope), []
+
+
+def _finish(
+    execution: WorkflowExecution, status: str, error: str | None = None, code: str | None = None
+) -> None:
+    execution.status, execution.finished_at = status, utcnow()
+    execution.error, execution.error_code = error, code
+    if status == COMPLETED:
+        execution.progress = 1.0
+
+
+def _event(execution: WorkflowExecution, step: WorkflowStep | None) -> Event:
+    return Event(
+        "workflow.step",
+        execution.organization_id,
+        execution.matter_id,
+        {
+            "execution_id": execution.id,
+            "status": execution.status,
+            "progress": execution.progress,
+            "step": None if step is None else {"name": step.name, "status": step.status},
+        },
+    )

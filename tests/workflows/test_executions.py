@@ -1,0 +1,283 @@
+"""Workflows through HTTP: built-in templates run over uploaded documents to a report whose
+citations verify against `/text`; a review step pauses until someone of the right role
+decides; cancel, bad input and other people's executions are refused; a requester demoted
+mid-run stops it, and a retry resumes at the failed step without redoing the others."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from lexbase.app import create_app
+from lexbase.jobs.execution import JobExecutor
+from lexbase.jobs.registry import JobContext
+from lexbase.tasks import task_registry
+from lexbase.workflows.tasks import RunWorkflow
+from tests.api.test_envelope import assert_envelope
+from tests.chat.test_conversations import indexed
+from tests.conftest import SettingsFactory, running
+from tests.documents.helpers import upload
+from tests.factories import Tenant
+from tests.intelligence.test_analysis_api import API, OPINION, held_out_contracts
+
+EXECUTIONS = f"{API}/workflows/executions"
+
+
+async def start(
+    c: httpx.AsyncClient, headers: dict[str, str], template_id: str, **inputs: Any
+) -> dict[str, Any]:
+    response = await c.post(
+        EXECUTIONS, json={"template_id": template_id, "input": inputs}, headers=headers
+    )
+    assert response.status_code == 202, response.text
+    return dict(response.json())
+
+
+async def settled(
+    c: httpx.AsyncClient, headers: dict[str, str], execution_id: str, limit: float = 90.0
+) -> dict[str, Any]:
+    """The execution once it stops moving (finished, or waiting for a review)."""
+    async with asyncio.timeout(limit):
+        while True:
+            execution = (await c.get(f"{EXECUTIONS}/{execution_id}", headers=headers)).json()
+            if execution["status"] in ("completed", "failed", "cancelled", "waiting_review"):
+                return dict(execution)
+            await asyncio.sleep(0.1)
+
+
+async def assert_report_verifies(
+    c: httpx.AsyncClient, headers: dict[str, str], report: dict[str, Any]
+) -> None:
+    assert report["citations"], "a report with nothing cited"
+    texts: dict[str, str] = {}
+    for n, citation in enumerate(report["citations"], 1):
+        document_id = citation["document_id"]
+        if document_id not in texts:
+            texts[document_id] = (
+                await c.get(f"{API}/documents/{document_id}/text", headers=headers)
+            ).text
+        assert texts[document_id][citation["start"] : citation["end"]] == citation["quote"]
+        assert f"[{n}]" in report["markdown"]
+
+
+async def test_a_case_brief_runs_to_a_report_whose_citations_verify(
+    make_settings: SettingsFactory, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    attorney = tenant["attorney"]
+    async with running(create_app(make_settings())) as c:
+        document_id = await indexed(c, attorney.headers, OPINION, "doe-v-acme.txt")
+        queued = await start(c, attorney.headers, "builtin:case-brief", document_id=document_id)
+        assert queued["status"] == "queued"
+        assert [s["name"] for s in queued["steps"]] == ["analysis", "summary", "report"]
+        done = await settled(c, attorney.headers, queued["id"])
+        assert done["status"] == "completed", done
+        assert done["progress"] == 1.0
+        assert all(s["status"] == "succeeded" and s["attempts"] == 1 for s in done["steps"])
+        analysis = done["steps"][0]["output"]
+        assert analysis["fields"]["court"]["value"]
+        assert {p["name"] for p in analysis["parties"]} >= {"JANE DOE", "ACME CORPORATION"}
+        report = done["report"]
+        assert report["markdown"].startswith("# Case brief")
+        assert "JANE DOE" in report["markdown"]
+        await assert_report_verifies(c, attorney.headers, report)
+        # Someone else's execution is not there: another firm, or a colleague.
+        for outsider in (other_tenant.admin.headers, tenant["paralegal"].headers):
+            hidden = await c.get(f"{EXECUTIONS}/{queued['id']}", headers=outsider)
+            assert_envelope(hidden, 404, "not_found")
+        listed = (await c.get(EXECUTIONS, headers=tenant["paralegal"].headers)).json()
+        assert listed["total"] == 0
+        # The organization's admin sees it; a finished execution cannot be cancelled.
+        seen = await c.get(f"{EXECUTIONS}/{queued['id']}", headers=tenant.admin.headers)
+        assert seen.status_code == 200
+        late = await c.post(f"{EXECUTIONS}/{queued['id']}/cancel", headers=attorney.headers)
+        assert_envelope(late, 409, "execution_finished")
+
+
+async def test_a_review_step_waits_for_a_reviewer_of_the_right_role(
+    make_settings: SettingsFactory, tenant: Tenant
+) -> None:
+    [(name, data, _)] = held_out_contracts(1)
+    paralegal, attorney = tenant["paralegal"], tenant["attorney"]
+    async with running(create_app(make_settings())) as c:
+        document_id = await indexed(c, paralegal.headers, data, name)
+        queued = await start(
+            c, paralegal.headers, "builtin:contract-review", document_ids=[document_id]
+        )
+        waiting = await settled(c, paralegal.headers, queued["id"])
+        assert waiting["status"] == "waiting_review", waiting
+        statuses = {s["name"]: s["status"] for s in waiting["steps"]}
+        assert statuses == {
+            "contracts": "succeeded",
+            "approval": "waiting_review",
+            "memo": "pending",
+        }
+        review = f"{EXECUTIONS}/{queued['id']}/review"
+        # A paralegal may not approve what asks for an attorney.
+        refused = await c.post(review, json={"approve": True}, headers=paralegal.headers)
+        assert refused.status_code == 403, refused.text
+        approved = await c.post(
+            review, json={"approve": True, "comment": "Clauses checked"}, headers=attorney.headers
+        )
+        assert approved.status_code == 200, approved.text
+        done = await settled(c, paralegal.headers, queued["id"])
+        assert done["status"] == "completed", done
+        [approval] = [s for s in done["steps"] if s["name"] == "approval"]
+        assert approval["review"]["approve"] is True
+        assert approval["review"]["user_id"] == attorney.id
+        memo = done["report"]
+        assert memo["markdown"].startswith("# Contract review")
+        assert "Governing Law" in memo["markdown"]
+        await assert_report_verifies(c, paralegal.headers, memo)
+        again = await c.post(review, json={"approve": True}, headers=attorney.headers)
+        assert_envelope(again, 409, "not_waiting_for_review")
+
+
+async def test_bad_templates_and_bad_input_are_refused_by_name(
+    make_settings: SettingsFactory, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    attorney = tenant["attorney"]
+    async with running(create_app(make_settings())) as c:
+        document_id = await indexed(c, attorney.headers, OPINION, "doe-v-acme.txt")
+        unknown = await c.post(
+            EXECUTIONS, json={"template_id": "builtin:nope", "input": {}}, headers=attorney.headers
+        )
+        assert_envelope(unknown, 404, "not_found")
+        for inputs, field in (
+            ({}, "document_id"),
+            ({"document_id": document_id, "extra": 1}, "extra"),
+            ({"document_id": "0" * 36}, "document_id"),
+        ):
+            refused = await c.post(
+                EXECUTIONS,
+                json={"template_id": "builtin:case-brief", "input": inputs},
+                headers=attorney.headers,
+            )
+            error = assert_envelope(refused, 422, "validation_error")
+            assert error["details"][0]["loc"] == ["body", "input", field], error
+        # Another firm's document is not visible input.
+        foreign = await c.post(
+            EXECUTIONS,
+            json={"template_id": "builtin:case-brief", "input": {"document_id": document_id}},
+            headers=other_tenant.admin.headers,
+        )
+        assert_envelope(foreign, 422, "validation_error")
+        # A definition wired to an input it does not declare names the step and field.
+        bad = {
+            "name": "Brief",
+            "category": "litigation",
+            "definition": {
+                "inputs": {"document_id": {"type": "document"}},
+                "steps": [{"name": "facts", "type": "analyze", "document": "$input.opinion"}],
+            },
+        }
+        refused = await c.post(f"{API}/workflows/templates", json=bad, headers=tenant.admin.headers)
+        error = assert_envelope(refused, 422, "validation_error")
+        assert "steps.0 (facts).document" in str(error["details"])
+        good = bad | {
+            "definition": {
+                "inputs": {"opinion": {"type": "document"}},
+                "steps": [
+                    {"name": "facts", "type": "analyze", "document": "$input.opinion"},
+                    {
+                        "name": "brief",
+                        "type": "report",
+                        "title": "Facts",
+                        "sections": [{"heading": "Facts", "source": "$steps.facts"}],
+                    },
+                ],
+            }
+        }
+        made = await c.post(f"{API}/workflows/templates", json=good, headers=tenant.admin.headers)
+        assert made.status_code == 201, made.text
+        template = made.json()
+        listed = (await c.get(f"{API}/workflows/templates", headers=attorney.headers)).json()
+        assert template["id"] in {t["id"] for t in listed}
+        assert "builtin:case-brief" in {t["id"] for t in listed}
+        theirs = await c.get(
+            f"{API}/workflows/templates/{template['id']}", headers=other_tenant.admin.headers
+        )
+        assert_envelope(theirs, 404, "not_found")
+        categories = (await c.get(f"{API}/workflows/categories", headers=attorney.headers)).json()
+        assert categories["categories"] == ["litigation", "transactional"]
+        schema = (await c.get(f"{API}/workflows/schema", headers=attorney.headers)).json()
+        assert "steps" in schema["properties"]
+        # The organization's own template runs like a built-in one.
+        queued = await start(c, attorney.headers, template["id"], opinion=document_id)
+        done = await settled(c, attorney.headers, queued["id"])
+        assert done["status"] == "completed", done
+        await assert_report_verifies(c, attorney.headers, done["report"])
+
+
+async def run_job(app: FastAPI, job_id: str) -> None:
+    executor = JobExecutor(app.state.resources, task_registry(app.state.intelligence))
+    job = await executor.claim(job_id)
+    assert job is not None, "the job was not queued"
+    await executor.execute(job)
+
+
+async def test_a_requester_demoted_mid_run_stops_it_and_a_retry_resumes(
+    make_settings: SettingsFactory, tenant: Tenant
+) -> None:
+    """The scope is checked before every step: the analysis runs, the demotion lands, the
+    summary fails; promoted back, a retry runs the summary and the report only."""
+    paralegal = tenant["paralegal"]
+    app = create_app(make_settings(embedded_workers=0))
+    async with running(app) as c:
+        uploaded = await upload(c, paralegal.headers, OPINION, "doe-v-acme.txt")
+        await run_job(app, uploaded["job_id"])
+        document_id = uploaded["document"]["id"]
+        queued = await start(c, paralegal.headers, "builtin:case-brief", document_id=document_id)
+        jobs = (
+            await c.get(f"{API}/jobs", params={"type": "run_workflow"}, headers=paralegal.headers)
+        ).json()
+        [job] = jobs["items"]
+        # One step, as a worker would before being killed.
+        handler = RunWorkflow()
+        executor = JobExecutor(app.state.resources, task_registry(app.state.intelligence))
+        claimed = await executor.claim(job["id"])
+        assert claimed is not None
+
+        async def progress(stage: str, fraction: float) -> None:
+            return None
+
+        context = JobContext(claimed, app.state.resources, progress)
+        assert await handler._next_step(context, queued["id"]) is True
+        first = (await c.get(f"{EXECUTIONS}/{queued['id']}", headers=paralegal.headers)).json()
+        assert [s["status"] for s in first["steps"]] == ["succeeded", "pending", "pending"]
+        demoted = await c.patch(
+            f"{API}/users/{paralegal.id}", json={"role": "viewer"}, headers=tenant.admin.headers
+        )
+        assert demoted.status_code == 200
+        await executor.execute(claimed)  # the job goes on, and stops at the demotion
+        failed = (await c.get(f"{EXECUTIONS}/{queued['id']}", headers=tenant.admin.headers)).json()
+        assert (failed["status"], failed["error_code"]) == ("failed", "requester_unauthorized")
+        assert [s["status"] for s in failed["steps"]] == ["succeeded", "failed", "pending"]
+        assert failed["steps"][0]["output"] == first["steps"][0]["output"]  # kept
+        await c.patch(
+            f"{API}/users/{paralegal.id}", json={"role": "paralegal"}, headers=tenant.admin.headers
+        )
+        retried = await c.post(
+            f"{EXECUTIONS}/{queued['id']}/steps/summary/retry", headers=paralegal.headers
+        )
+        assert retried.status_code == 200, retried.text
+        assert retried.json()["status"] == "queued"
+        jobs = (
+            await c.get(
+                f"{API}/jobs",
+                params={"type": "run_workflow", "status": "queued"},
+                headers=paralegal.headers,
+            )
+        ).json()
+        [again] = jobs["items"]
+        await run_job(app, again["id"])
+        done = (await c.get(f"{EXECUTIONS}/{queued['id']}", headers=paralegal.headers)).json()
+        assert done["status"] == "completed", done
+        analysis, summary, _ = done["steps"]
+        assert (
+            analysis["attempts"] == 1 and analysis["started_at"] == first["steps"][0]["started_at"]
+        )
+        assert summary["status"] == "succeeded" and summary["attempts"] == 1
+        await assert_report_verifies(c, paralegal.headers, done["report"])
