@@ -95,6 +95,7 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/analytics/tokens"): ALL,
     ("GET", "/api/v1/analytics/activity"): ALL,
     ("GET", "/api/v1/analytics/organization"): ADMIN,
+    ("GET", "/api/v1/analytics/workflows"): ALL,
     ("GET", "/api/v1/workflows/templates"): ALL,
     ("GET", "/api/v1/workflows/templates/{template_id}"): ALL,
     ("POST", "/api/v1/workflows/templates"): ADMIN,

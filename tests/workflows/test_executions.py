@@ -6,9 +6,11 @@ mid-run stops it, and a retry resumes at the failed step without redoing the oth
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from lexbase.app import create_app
@@ -22,6 +24,8 @@ from tests.conftest import SettingsFactory, running
 from tests.documents.helpers import upload
 from tests.factories import Tenant
 from tests.intelligence.test_analysis_api import API, OPINION, held_out_contracts
+from tests.intelligence.test_model_fields import hosted
+from tests.support.replay import replay_server
 
 EXECUTIONS = f"{API}/workflows/executions"
 
@@ -281,3 +285,43 @@ async def test_a_requester_demoted_mid_run_stops_it_and_a_retry_resumes(
         )
         assert summary["status"] == "succeeded" and summary["attempts"] == 1
         await assert_report_verifies(c, paralegal.headers, done["report"])
+
+
+async def test_runs_and_their_cost_are_reported_per_template(
+    make_settings: SettingsFactory, tenant: Tenant
+) -> None:
+    """The model call an analysis step makes is the execution's cost, reported with its
+    template's runs, outcome and duration; the run counts in the requester's usage."""
+    attorney = tenant["attorney"]
+    price = (3.0, 15.0)
+    async with replay_server() as (server, base):
+        server.answer = json.dumps({"sentence": 4, "value": "The complaint states a claim"})
+        settings = hosted(
+            make_settings,
+            base,
+            analysis_model_fields="on",
+            llm_prices={"claude-sonnet-5": price},
+        )
+        async with running(create_app(settings)) as c:
+            document_id = await indexed(c, attorney.headers, OPINION, "doe-v-acme.txt")
+            queued = await start(c, attorney.headers, "builtin:case-brief", document_id=document_id)
+            done = await settled(c, attorney.headers, queued["id"])
+            assert done["status"] == "completed", done
+            assert "The complaint states a claim" in done["report"]["markdown"]
+            report = (await c.get(f"{API}/analytics/workflows", headers=attorney.headers)).json()
+            usage = (await c.get(f"{API}/analytics/usage", headers=attorney.headers)).json()
+            theirs = (
+                await c.get(f"{API}/analytics/workflows", headers=tenant["paralegal"].headers)
+            ).json()
+    calls = len(server.requests)
+    assert calls >= 1
+    [brief] = report["templates"]
+    assert (brief["template_id"], brief["runs"], brief["completed"]) == (
+        "builtin:case-brief",
+        1,
+        1,
+    )
+    assert brief["success_rate"] == 1.0 and brief["mean_duration_seconds"] > 0
+    assert brief["estimated_cost"] == pytest.approx(calls * (412 * 3.0 + 14 * 15.0) / 1e6)
+    assert usage["workflow_runs"] == 1 and usage["model_calls"] == calls
+    assert theirs["templates"] == []  # a colleague's runs are theirs

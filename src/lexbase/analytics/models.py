@@ -36,6 +36,8 @@ class UsageEvent(IdMixin, Base):
     conversation_id: Mapped[str | None] = mapped_column(String(36), default=None)
     message_id: Mapped[str | None] = mapped_column(String(36), default=None)
     document_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    # The workflow execution the action was a step of (its cost is the template's).
+    workflow_execution_id: Mapped[str | None] = mapped_column(String(36), default=None)
     provider: Mapped[str | None] = mapped_column(String(30), default=None)
     model: Mapped[str | None] = mapped_column(String(200), default=None)
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
@@ -51,6 +53,7 @@ class UsageEvent(IdMixin, Base):
         Index("ix_usage_events_org_created", "organization_id", "created_at"),
         Index("ix_usage_events_user_created", "user_id", "created_at"),
         Index("ix_usage_events_pending", "rolled_up", "organization_id"),
+        Index("ix_usage_events_workflow", "workflow_execution_id"),
     )
 
 

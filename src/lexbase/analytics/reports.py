@@ -5,7 +5,7 @@ at any moment, and never a scan of every event (the pending ones are the last fe
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,8 +22,10 @@ from lexbase.analytics.models import (
 from lexbase.analytics.repository import UsageRepository
 from lexbase.analytics.rollup import Sums, summed
 from lexbase.core.db import utcnow
+from lexbase.core.principal import Principal
 from lexbase.users.models import User
 from lexbase.users.repository import UserRepository
+from lexbase.workflows.service import executions_between
 
 
 @dataclass(frozen=True)
@@ -154,3 +156,45 @@ async def recent(
     session: AsyncSession, organization_id: str, user_id: str, limit: int
 ) -> list[UsageEvent]:
     return await UsageRepository(session).recent(organization_id, user_id, limit)
+
+
+@dataclass
+class TemplateRuns:
+    template_id: str
+    template_name: str
+    runs: int = 0
+    completed: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    seconds: list[float] = field(default_factory=list)  # of the finished ones
+    estimated_cost: float = 0.0
+
+    @property
+    def success_rate(self) -> float | None:
+        finished = self.completed + self.failed
+        return round(self.completed / finished, 4) if finished else None
+
+    @property
+    def mean_seconds(self) -> float | None:
+        return round(sum(self.seconds) / len(self.seconds), 3) if self.seconds else None
+
+
+async def workflow_runs(
+    session: AsyncSession, principal: Principal, window: Window
+) -> list[TemplateRuns]:
+    """Per template: executions started in the window (the caller's; an admin's: the
+    organization's), how they ended, how long they took, what their model calls cost."""
+    executions = await executions_between(session, principal, window.since, window.until)
+    costs = await UsageRepository(session).cost_by_workflow([e.id for e in executions])
+    by_template: dict[str, TemplateRuns] = {}
+    for execution in executions:
+        runs = by_template.setdefault(
+            execution.template_id, TemplateRuns(execution.template_id, execution.template_name)
+        )
+        runs.runs += 1
+        if execution.status in ("completed", "failed", "cancelled"):
+            setattr(runs, execution.status, getattr(runs, execution.status) + 1)
+            if execution.started_at is not None and execution.finished_at is not None:
+                runs.seconds.append((execution.finished_at - execution.started_at).total_seconds())
+        runs.estimated_cost += costs.get(execution.id, 0.0)
+    return sorted(by_template.values(), key=lambda r: r.template_id)

@@ -134,6 +134,20 @@ class UsageRepository(Repository[UsageEvent]):
             .execution_options(synchronize_session=False)
         )
 
+    async def cost_by_workflow(self, execution_ids: Sequence[str]) -> dict[str, float]:
+        """The estimated cost of the model calls each execution's steps made."""
+        if not execution_ids:
+            return {}
+        statement = (
+            select(UsageEvent.workflow_execution_id, func.sum(UsageEvent.estimated_cost))
+            .where(UsageEvent.workflow_execution_id.in_(execution_ids))
+            .group_by(UsageEvent.workflow_execution_id)
+        )
+        return {
+            str(id_): float(cost or 0.0)
+            for id_, cost in (await self.session.execute(statement)).all()
+        }
+
     async def organizations_pending(self) -> list[str]:
         statement = (
             select(UsageEvent.organization_id)

@@ -17,16 +17,19 @@ from lexbase.analytics.reports import (
     recent,
     tokens_by_day,
     usage,
+    workflow_runs,
 )
 from lexbase.analytics.schemas import (
     ActivityOut,
     ActivityReport,
     OrganizationReport,
+    TemplateRunsOut,
     TokenDayOut,
     TokensReport,
     UsageOut,
     UsageReport,
     UserUsageOut,
+    WorkflowsReport,
 )
 from lexbase.auth.deps import AnalyticsReader, Reader
 from lexbase.core.deps import SessionDep
@@ -143,3 +146,27 @@ async def organization_usage(
     return OrganizationReport(
         from_=window.first, to=window.last, total=UsageOut(**asdict(total)), users=users
     )
+
+
+@router.get("/workflows", response_model=WorkflowsReport)
+async def workflows_usage(
+    principal: Reader, session: SessionDep, days: Days = 30
+) -> WorkflowsReport:
+    """Per template: runs, how they ended, success rate, mean duration and the estimated
+    cost of their model calls — the caller's executions; an admin's: the organization's."""
+    window = Window.last_days(days)
+    templates = [
+        TemplateRunsOut(
+            template_id=r.template_id,
+            template_name=r.template_name,
+            runs=r.runs,
+            completed=r.completed,
+            failed=r.failed,
+            cancelled=r.cancelled,
+            success_rate=r.success_rate,
+            mean_duration_seconds=r.mean_seconds,
+            estimated_cost=r.estimated_cost,
+        )
+        for r in await workflow_runs(session, principal, window)
+    ]
+    return WorkflowsReport(from_=window.first, to=window.last, templates=templates)

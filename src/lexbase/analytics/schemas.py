@@ -70,3 +70,19 @@ class UserUsageOut(UsageOut):
 class OrganizationReport(Period):
     total: UsageOut
     users: list[UserUsageOut]
+
+
+class TemplateRunsOut(BaseModel):
+    template_id: str
+    template_name: str
+    runs: int
+    completed: int
+    failed: int
+    cancelled: int
+    success_rate: float | None  # of those completed or failed
+    mean_duration_seconds: float | None
+    estimated_cost: float
+
+
+class WorkflowsReport(Period):
+    templates: list[TemplateRunsOut]

@@ -7,6 +7,9 @@ await record_usage(session, organization_id, user_id, SEARCH)
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +19,19 @@ from lexbase.core.principal import Principal
 from lexbase.providers.llm import Completion
 
 PER_MILLION = 1_000_000
+
+# The workflow execution whose step is running in this task: what it counts is its cost.
+_workflow_execution: ContextVar[str | None] = ContextVar("lexbase_workflow", default=None)
+
+
+@contextmanager
+def counted_for_workflow(execution_id: str) -> Iterator[None]:
+    """Usage recorded inside is attributed to the workflow execution as well."""
+    token = _workflow_execution.set(execution_id)
+    try:
+        yield
+    finally:
+        _workflow_execution.reset(token)
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,7 @@ async def record_usage(
         quantity=quantity,
         document_id=document_id,
         conversation_id=conversation_id,
+        workflow_execution_id=_workflow_execution.get(),
     )
     session.add(event)
     await session.flush()
@@ -95,6 +112,7 @@ async def record_model_call(
         latency_ms=call.latency_ms,
         estimated_cost=estimated_cost(call, prices),
         outcome=call.outcome,
+        workflow_execution_id=_workflow_execution.get(),
     )
     session.add(event)
     await session.flush()

@@ -3,6 +3,8 @@ walls) and, but for admins, only by the user who started them."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Select, select
 
 from lexbase.core.principal import Principal
@@ -42,6 +44,14 @@ class ExecutionRepository(ScopedRepository[WorkflowExecution]):
         if status is not None:
             statement = statement.where(WorkflowExecution.status == status)
         return statement
+
+    async def started_between(
+        self, principal: Principal, since: datetime, until: datetime
+    ) -> list[WorkflowExecution]:
+        statement = self.statement_for(principal).where(
+            WorkflowExecution.created_at >= since, WorkflowExecution.created_at < until
+        )
+        return list((await self.session.execute(statement)).scalars())
 
     async def locked(self, execution_id: str) -> WorkflowExecution | None:
         """The execution, locked for a change of state (the engine's own reads: no caller)."""

@@ -4,10 +4,13 @@ retry, and the records the engine (`tasks.py`) works from. One transaction per r
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lexbase.analytics.models import WORKFLOW_RUN
+from lexbase.analytics.service import counted_for_workflow, record_usage
 from lexbase.audit.service import record
 from lexbase.core.db import utcnow
 from lexbase.core.permissions import Role
@@ -135,6 +138,10 @@ class WorkflowService:
                 )
             )
         await self._enqueue(execution)
+        with counted_for_workflow(execution.id):
+            await record_usage(
+                self.session, principal.organization_id, principal.user_id, WORKFLOW_RUN
+            )
         await record(
             self.session,
             "workflow.started",
@@ -305,6 +312,14 @@ class WorkflowService:
     async def _out(self, execution: WorkflowExecution) -> ExecutionOut:
         steps = await self.steps.of_execution(execution.id)
         return execution_out(execution, steps)
+
+
+async def executions_between(
+    session: AsyncSession, principal: Principal, since: datetime, until: datetime
+) -> list[WorkflowExecution]:
+    """The executions started in [since, until) that the caller may see (an admin: the
+    organization's)."""
+    return await ExecutionRepository(session).started_between(principal, since, until)
 
 
 def execution_out(execution: WorkflowExecution, steps: list[WorkflowStep]) -> ExecutionOut:

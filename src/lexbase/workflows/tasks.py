@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lexbase.analytics.service import counted_for_workflow
 from lexbase.auth.deps import acting_for
 from lexbase.core.db import transaction, utcnow
 from lexbase.core.errors import LexbaseError, NotFound
@@ -145,7 +146,8 @@ class RunWorkflow:
 
         scope = Scope(principal, resources, intelligence, search, inputs, outputs, progress)
         try:
-            output, skip = await _run(spec, scope)
+            with counted_for_workflow(execution_id):
+                output, skip = await _run(spec, scope)
         except (StepRefused, NotFound) as exc:
             message = str(exc) if isinstance(exc, StepRefused) else exc.message
             await self._fail(resources, execution_id, step.id, STEP_REFUSED, message)

@@ -1,4 +1,5 @@
-"""Workflows: organization templates, executions and their steps.
+"""Workflows: organization templates, executions and their steps; usage events name the
+execution they were a step of.
 
 Revision ID: 0018_workflows
 Revises: 0017_usage_rollups
@@ -81,9 +82,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_workflow_steps_execution_id", "workflow_steps", ["execution_id"])
+    with op.batch_alter_table("usage_events") as batch:
+        batch.add_column(sa.Column("workflow_execution_id", sa.String(length=36), nullable=True))
+        batch.create_index("ix_usage_events_workflow", ["workflow_execution_id"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("usage_events") as batch:
+        batch.drop_index("ix_usage_events_workflow")
+        batch.drop_column("workflow_execution_id")
     op.drop_table("workflow_steps")
     op.drop_table("workflow_executions")
     op.drop_table("workflow_templates")
