@@ -325,3 +325,61 @@ async def test_runs_and_their_cost_are_reported_per_template(
     assert brief["estimated_cost"] == pytest.approx(calls * (412 * 3.0 + 14 * 15.0) / 1e6)
     assert usage["workflow_runs"] == 1 and usage["model_calls"] == calls
     assert theirs["templates"] == []  # a colleague's runs are theirs
+
+
+async def test_a_generate_step_cites_only_what_its_sources_support(
+    make_settings: SettingsFactory, tenant: Tenant
+) -> None:
+    """The model writes from the earlier steps' quotes; the sentence a quote supports is
+    cited (its quote exact at its offsets), the invented one is marked unsupported."""
+    attorney = tenant["attorney"]
+    definition = {
+        "inputs": {"opinion": {"type": "document"}},
+        "steps": [
+            {"name": "analysis", "type": "analyze", "document": "$input.opinion"},
+            {"name": "summary", "type": "summarize", "document": "$input.opinion"},
+            {
+                "name": "memo",
+                "type": "generate",
+                "instruction": "Write a two-sentence note on the outcome for the client.",
+                "sources": ["$steps.analysis", "$steps.summary"],
+            },
+            {
+                "name": "report",
+                "type": "report",
+                "title": "Client note",
+                "sections": [{"heading": "Outcome", "source": "$steps.memo"}],
+            },
+        ],
+    }
+    async with replay_server() as (server, base):
+        server.answer = (
+            "The district court dismissed the complaint [1]. "
+            "The parties settled for ten million dollars in gold [2]."
+        )
+        async with running(create_app(hosted(make_settings, base))) as c:
+            document_id = await indexed(c, attorney.headers, OPINION, "doe-v-acme.txt")
+            made = await c.post(
+                f"{API}/workflows/templates",
+                json={"name": "Client note", "category": "litigation", "definition": definition},
+                headers=tenant.admin.headers,
+            )
+            assert made.status_code == 201, made.text
+            queued = await start(c, attorney.headers, made.json()["id"], opinion=document_id)
+            done = await settled(c, attorney.headers, queued["id"])
+            assert done["status"] == "completed", done
+            memo = done["steps"][2]["output"]
+            await assert_report_verifies(c, attorney.headers, done["report"])
+            text = (
+                await c.get(f"{API}/documents/{document_id}/text", headers=attorney.headers)
+            ).text
+    [(_, _, body)] = [r for r in server.requests if "Instruction:" in str(r[2])]
+    prompt = body["messages"][0]["content"]
+    assert "[1] " in prompt and "two-sentence note" in prompt
+    supported, invented = memo["sentences"]
+    assert supported["status"] == "supported" and supported["markers"]
+    assert invented["status"] == "unsupported" and invented["markers"] == []
+    assert memo["grounded"] is False
+    for citation in memo["citations"]:
+        assert text[citation["start"] : citation["end"]] == citation["quote"]
+    assert "not supported by the sources" in done["report"]["markdown"]

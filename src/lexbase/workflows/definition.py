@@ -55,6 +55,17 @@ class QuestionsStep(_Step):
     difficulty: Literal["easy", "medium", "hard"] | None = None
 
 
+class GenerateStep(_Step):
+    """A language model writes to `instruction` from the quotes of earlier outputs, numbered
+    as sources; every sentence is then checked against them (chat's verification) and
+    cited, or marked unsupported."""
+
+    type: Literal["generate"]
+    instruction: str = Field(min_length=1, max_length=2000)
+    sources: list[str] = Field(min_length=1, max_length=10)  # references to earlier outputs
+    max_tokens: int = Field(default=400, ge=32, le=4000)
+
+
 class Condition(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -68,7 +79,7 @@ class ConditionStep(_Step):
 
     type: Literal["condition"]
     when: Condition
-    otherwise_skip: list[str] = Field(min_length=1)
+    otherwise_skip: list[str] = Field(default_factory=list)
 
 
 class ReviewStep(_Step):
@@ -114,6 +125,7 @@ Step = Annotated[
     | AnalyzeStep
     | SummarizeStep
     | QuestionsStep
+    | GenerateStep
     | ConditionStep
     | ReviewStep
     | ReportStep
@@ -171,6 +183,8 @@ def _references(step: BaseModel) -> list[tuple[str, str]]:
         found.append(("when.value", step.when.value))
     if isinstance(step, ReportStep):
         found += [(f"sections.{i}.source", s.source) for i, s in enumerate(step.sections)]
+    if isinstance(step, GenerateStep):
+        found += [(f"sources.{i}", s) for i, s in enumerate(step.sources)]
     if isinstance(step, MapStep):
         for i, sub in enumerate(step.steps):
             found += [(f"steps.{i}.{f}", v) for f, v in _references(sub)]

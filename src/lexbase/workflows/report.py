@@ -86,11 +86,27 @@ def _auto(report: Report, output: Any) -> None:
         for n, q in enumerate(output["questions"], 1):
             cited = report.quoted(output["document_id"], q["sources"])
             report.lines += [f"{n}. **{q['question']}**", f"   {q['answer']} {cited}"]
+    elif isinstance(output, dict) and "sentences" in output and "citations" in output:
+        _generated(report, output)
     elif isinstance(output, dict) and "results" in output:
         for result in output["results"]:
             report.lines.append(f"- {result['title']} (page {result['page']}): {result['text']}")
     else:
         report.lines.append("Nothing to report.")
+
+
+def _generated(report: Report, output: dict[str, Any]) -> None:
+    """A model's text, each sentence with the citations the verification kept; one nothing
+    supports is marked so."""
+    by_marker: dict[int, list[dict[str, Any]]] = {}
+    for citation in output["citations"]:
+        by_marker.setdefault(citation["marker"], []).append(citation)
+    for sentence in output["sentences"]:
+        cited = " ".join(
+            report.cite(c["document_id"], c) for m in sentence["markers"] for c in by_marker[m]
+        )
+        flag = "" if sentence["status"] == "supported" else " *(not supported by the sources)*"
+        report.lines.append(f"- {sentence['text']} {cited}{flag}".rstrip())
 
 
 def _analysis(report: Report, analysis: dict[str, Any]) -> None:

@@ -26,7 +26,15 @@ from lexbase.intelligence.deps import IntelligenceState
 from lexbase.jobs.models import Job
 from lexbase.jobs.registry import JobContext
 from lexbase.search.deps import SearchState
-from lexbase.workflows.definition import ConditionStep, Definition, MapStep, ReportStep, ReviewStep
+from lexbase.workflows.definition import (
+    ConditionStep,
+    Definition,
+    GenerateStep,
+    MapStep,
+    ReportStep,
+    ReviewStep,
+)
+from lexbase.workflows.generate import run_generate
 from lexbase.workflows.models import (
     CANCELLED,
     COMPLETED,
@@ -233,6 +241,8 @@ async def _run(spec: Any, scope: Scope) -> tuple[Any, list[str]]:
         return await run_map(spec, scope), []
     if isinstance(spec, ReportStep):
         return run_report(spec, scope), []
+    if isinstance(spec, GenerateStep):
+        return await run_generate(spec, scope), []
     return await run_leaf(spec, scope), []
 
 
