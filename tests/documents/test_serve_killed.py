@@ -21,7 +21,7 @@ from tests.support.services import find_free_port
 PASSWORD = "Kill-Restart-Resume-42"
 
 
-def _environment(data_dir: Path, port: int) -> dict[str, str]:
+def serve_environment(data_dir: Path, port: int) -> dict[str, str]:
     base = {
         k: v
         for k, v in os.environ.items()
@@ -43,11 +43,11 @@ def _environment(data_dir: Path, port: int) -> dict[str, str]:
 @contextmanager
 def serving(data_dir: Path, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     port = find_free_port()
-    with lexbase_serve(_environment(data_dir, port), port, log) as running:
+    with lexbase_serve(serve_environment(data_dir, port), port, log) as running:
         yield running
 
 
-def _login(base: str) -> dict[str, str]:
+def register_partner(base: str) -> dict[str, str]:
     registered = httpx.post(
         f"{base}/api/v1/auth/register",
         json={
@@ -59,10 +59,10 @@ def _login(base: str) -> dict[str, str]:
         timeout=30,
     )
     assert registered.status_code == 201, registered.text
-    return _token(base)
+    return partner_login(base)
 
 
-def _token(base: str) -> dict[str, str]:
+def partner_login(base: str) -> dict[str, str]:
     login = httpx.post(
         f"{base}/api/v1/auth/login",
         json={"email": "partner@killtest.example", "password": PASSWORD},
@@ -80,7 +80,7 @@ def test_a_killed_service_resumes_every_accepted_upload(tmp_path: Path) -> None:
     data_dir, log = tmp_path / "data", tmp_path / "serve.log"
     migrated = subprocess.run(
         [*LEXBASE, "migrate"],
-        env=_environment(data_dir, find_free_port()),
+        env=serve_environment(data_dir, find_free_port()),
         capture_output=True,
         text=True,
         timeout=120,
@@ -99,7 +99,7 @@ def test_a_killed_service_resumes_every_accepted_upload(tmp_path: Path) -> None:
     }
     accepted: dict[str, dict[str, Any]] = {}
     with serving(data_dir, log) as (process, base):
-        headers = _login(base)
+        headers = register_partner(base)
         for name, data in files.items():
             response = httpx.post(
                 f"{base}/api/v1/documents",
@@ -118,7 +118,7 @@ def test_a_killed_service_resumes_every_accepted_upload(tmp_path: Path) -> None:
         process.wait(timeout=30)
 
     with serving(data_dir, log) as (_, base):
-        headers = _token(base)
+        headers = partner_login(base)
         deadline = time.monotonic() + 300
         documents: dict[str, dict[str, Any]] = {}
         while len(documents) < len(files):
