@@ -238,7 +238,8 @@ async def test_a_requester_demoted_mid_run_stops_it_and_a_retry_resumes(
             await c.get(f"{API}/jobs", params={"type": "run_workflow"}, headers=paralegal.headers)
         ).json()
         [job] = jobs["items"]
-        # One step, as a worker would before being killed.
+        # The job's first round, run by hand: the analysis runs (its outcome is recorded
+        # in the transaction that starts the next step).
         handler = RunWorkflow()
         executor = JobExecutor(app.state.resources, task_registry(app.state.intelligence))
         claimed = await executor.claim(job["id"])
@@ -248,18 +249,22 @@ async def test_a_requester_demoted_mid_run_stops_it_and_a_retry_resumes(
             return None
 
         context = JobContext(claimed, app.state.resources, progress)
-        assert await handler._next_step(context, queued["id"]) is True
+        analysed = await handler.advance(context, queued["id"], None)
+        assert analysed is not None
         first = (await c.get(f"{EXECUTIONS}/{queued['id']}", headers=paralegal.headers)).json()
-        assert [s["status"] for s in first["steps"]] == ["succeeded", "pending", "pending"]
+        assert [s["status"] for s in first["steps"]] == ["running", "pending", "pending"]
         demoted = await c.patch(
             f"{API}/users/{paralegal.id}", json={"role": "viewer"}, headers=tenant.admin.headers
         )
         assert demoted.status_code == 200
-        await executor.execute(claimed)  # the job goes on, and stops at the demotion
+        # The next round records the analysis, re-reads the requester: the summary fails.
+        assert await handler.advance(context, queued["id"], analysed) is None
+        await executor.execute(claimed)  # the job itself ends (nothing left to run)
         failed = (await c.get(f"{EXECUTIONS}/{queued['id']}", headers=tenant.admin.headers)).json()
         assert (failed["status"], failed["error_code"]) == ("failed", "requester_unauthorized")
         assert [s["status"] for s in failed["steps"]] == ["succeeded", "failed", "pending"]
-        assert failed["steps"][0]["output"] == first["steps"][0]["output"]  # kept
+        assert failed["steps"][0]["output"] == analysed.output  # kept
+        assert failed["steps"][1]["attempts"] == 0  # never started
         await c.patch(
             f"{API}/users/{paralegal.id}", json={"role": "paralegal"}, headers=tenant.admin.headers
         )

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.apikeys.models import ApiKey
 from lexbase.apikeys.repository import ApiKeyRepository
@@ -95,15 +95,12 @@ async def reauthenticate(session: AsyncSession, origin: Principal) -> Principal:
 
 
 async def acting_for(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    requester: dict[str, Any],
-    permission: Permission,
+    session: AsyncSession, requester: dict[str, Any], permission: Permission
 ) -> Principal | None:
     """Who asked for deferred work (`Principal.as_requester`), as they stand now — None when
     they may no longer do it (signed out, demoted, deactivated, their key revoked)."""
     try:
-        async with transaction(sessionmaker) as session:
-            principal = await reauthenticate(session, Principal.of_requester(requester))
+        principal = await reauthenticate(session, Principal.of_requester(requester))
     except InvalidToken:
         return None
     return principal if principal.can(permission) else None

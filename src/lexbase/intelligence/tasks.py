@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.auth.deps import acting_for
+from lexbase.core.db import transaction
 from lexbase.core.errors import LexbaseError, NotFound
 from lexbase.core.events import Event
 from lexbase.core.permissions import Permission
@@ -120,9 +121,8 @@ class AnalyzeDocument:
 
 async def _requester(resources: Resources, job: Job) -> Principal:
     """Who asked, as they stand now; a permanent failure when they may no longer run it."""
-    principal = await acting_for(
-        resources.sessionmaker, job.payload["requested_by"], Permission.WRITE
-    )
+    async with transaction(resources.sessionmaker) as session:
+        principal = await acting_for(session, job.payload["requested_by"], Permission.WRITE)
     if principal is None:
         raise PermanentJobError(MESSAGES[REQUESTER_GONE], REQUESTER_GONE)
     return principal

@@ -10,9 +10,11 @@ A cancel is honoured between steps; a review step ends the job until someone dec
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.analytics.service import counted_for_workflow
@@ -21,6 +23,7 @@ from lexbase.core.db import transaction, utcnow
 from lexbase.core.errors import LexbaseError, NotFound
 from lexbase.core.events import Event
 from lexbase.core.permissions import Permission
+from lexbase.core.principal import Principal
 from lexbase.core.resources import Resources
 from lexbase.intelligence.deps import IntelligenceState
 from lexbase.jobs.models import Job
@@ -28,11 +31,11 @@ from lexbase.jobs.registry import JobContext
 from lexbase.search.deps import SearchState
 from lexbase.workflows.definition import (
     ConditionStep,
-    Definition,
     GenerateStep,
     MapStep,
     ReportStep,
     ReviewStep,
+    Step,
 )
 from lexbase.workflows.generate import run_generate
 from lexbase.workflows.models import (
@@ -64,6 +67,8 @@ __all__ = ["WORKFLOW_JOB", "RunWorkflow", "WorkflowState"]
 log = structlog.get_logger(__name__)
 
 REQUESTER_GONE = "requester_unauthorized"
+REQUESTER_MESSAGE = "The person who started this workflow may no longer run it"
+STEP: TypeAdapter[Any] = TypeAdapter(Step)
 STEP_REFUSED = "step_failed"
 
 
@@ -87,6 +92,29 @@ class WorkflowState:
         return self.intelligence, self.search
 
 
+@dataclass(frozen=True)
+class Done:
+    """A step's outcome, to be recorded with the start of the next one."""
+
+    step_id: str
+    output: Any
+    skip: list[str]
+    position: tuple[int, int]  # (index, count of steps)
+
+
+@dataclass
+class _Next:
+    """What the transaction that records one step and starts the next decided."""
+
+    events: list[Event] = field(default_factory=list)
+    step: WorkflowStep | None = None  # the step to run now, if any
+    spec: Any = None
+    principal: Principal | None = None
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    position: tuple[int, int] = (0, 0)
+
+
 class RunWorkflow:
     def __init__(self, state: WorkflowState | None = None) -> None:
         self.state = state or WorkflowState()
@@ -94,9 +122,11 @@ class RunWorkflow:
     async def run(self, context: JobContext) -> dict[str, Any] | None:
         execution_id = context.job.subject_id
         assert execution_id is not None
-        while await self._next_step(context, execution_id):
-            pass
-        return None
+        done: Done | None = None
+        while True:
+            done = await self.advance(context, execution_id, done)
+            if done is None:
+                return None
 
     async def on_failed(
         self, session: AsyncSession, job: Job, message: str, code: str
@@ -112,98 +142,47 @@ class RunWorkflow:
         _finish(execution, FAILED, message, code)
         return _event(execution, None)
 
-    async def _next_step(self, context: JobContext, execution_id: str) -> bool:
-        """Run the first unfinished step; whether there may be another."""
+    async def advance(
+        self, context: JobContext, execution_id: str, done: Done | None
+    ) -> Done | None:
+        """Record `done` and start the first unfinished step in one transaction, then run
+        that step; its outcome, or None when there is nothing (more) to run now."""
         resources = context.resources
         async with transaction(resources.write_sessionmaker) as session:
-            execution = await ExecutionRepository(session).locked(execution_id)
-            if execution is None or execution.status in (*FINISHED, WAITING_REVIEW):
-                return False
-            steps = await StepRepository(session).of_execution(execution_id)
-            step = next((s for s in steps if s.status not in (SUCCEEDED, SKIPPED)), None)
-            if execution.cancel_requested or step is None:
-                _finish(execution, CANCELLED if execution.cancel_requested else COMPLETED)
-                event = _event(execution, None)
-            else:
-                event = None
-                step.status, step.attempts = RUNNING, step.attempts + 1
-                step.started_at, step.error = utcnow(), None
-                execution.status = RUNNING
-                execution.started_at = execution.started_at or utcnow()
-            definition = Definition.model_validate(execution.definition)
-            requested, inputs = execution.requested_by, dict(execution.input)
-            outputs = {s.name: s.output for s in steps if s.status == SUCCEEDED}
-            position = (steps.index(step), len(steps)) if step is not None else (0, 0)
-        if event is not None:
+            found = await _record_and_start(session, execution_id, done)
+        for event in found.events:
             await resources.events.publish(event)
-            return False
-        assert step is not None
-        spec = definition.steps[position[0]]
-        principal = await acting_for(resources.sessionmaker, requested, Permission.WRITE)
-        if principal is None:
-            await self._fail(resources, execution_id, step.id, REQUESTER_GONE)
-            return False
-        if isinstance(spec, ReviewStep):
-            await self._await_review(resources, execution_id, step.id)
-            return False
+        step, spec, principal, position = found.step, found.spec, found.principal, found.position
+        if step is None:
+            return None
+        assert principal is not None
         intelligence, search = await self.state.ready(resources)
 
         async def progress(stage: str, fraction: float) -> None:
-            done = (position[0] + min(max(fraction, 0.0), 1.0)) / position[1]
-            await context.progress(f"{spec.name}:{stage}", done)
+            fraction = (position[0] + min(max(fraction, 0.0), 1.0)) / position[1]
+            await context.progress(f"{spec.name}:{stage}", fraction)
 
-        scope = Scope(principal, resources, intelligence, search, inputs, outputs, progress)
+        scope = Scope(
+            principal, resources, intelligence, search, found.inputs, found.outputs, progress
+        )
         try:
             with counted_for_workflow(execution_id):
                 output, skip = await _run(spec, scope)
         except (StepRefused, NotFound) as exc:
             message = str(exc) if isinstance(exc, StepRefused) else exc.message
             await self._fail(resources, execution_id, step.id, STEP_REFUSED, message)
-            return False
+            return None
         except LexbaseError as exc:
             if exc.status_code >= 500:  # a model or service away: the job retries the step
                 raise
             await self._fail(resources, execution_id, step.id, STEP_REFUSED, exc.message)
-            return False
-        await self._succeed(resources, execution_id, step.id, output, skip, position)
-        return True
-
-    async def _succeed(
-        self,
-        resources: Resources,
-        execution_id: str,
-        step_id: str,
-        output: Any,
-        skip: list[str],
-        position: tuple[int, int],
-    ) -> None:
-        async with transaction(resources.write_sessionmaker) as session:
-            execution = await ExecutionRepository(session).locked(execution_id)
-            if execution is None:
-                return
-            steps = await StepRepository(session).of_execution(execution_id)
-            for step in steps:
-                if step.id == step_id:
-                    step.status, step.output, step.finished_at = SUCCEEDED, output, utcnow()
-                    done = step
-                elif step.name in skip and step.status == PENDING:
-                    step.status, step.finished_at = SKIPPED, utcnow()
-            if isinstance(output, dict) and "markdown" in output and "citations" in output:
-                execution.report = output
-            execution.progress = round((position[0] + 1) / position[1], 4)
-            event = _event(execution, done)
-        await resources.events.publish(event)
-        log.info("workflow.step_succeeded", execution_id=execution_id, step=done.name)
+            return None
+        log.info("workflow.step_done", execution_id=execution_id, step=step.name)
+        return Done(step.id, output, skip, position)
 
     async def _fail(
-        self,
-        resources: Resources,
-        execution_id: str,
-        step_id: str,
-        code: str,
-        message: str | None = None,
+        self, resources: Resources, execution_id: str, step_id: str, code: str, message: str
     ) -> None:
-        reason = message or "The person who started this workflow may no longer run it"
         async with transaction(resources.write_sessionmaker) as session:
             execution = await ExecutionRepository(session).locked(execution_id)
             if execution is None:
@@ -211,25 +190,67 @@ class RunWorkflow:
             failed = None
             for step in await StepRepository(session).of_execution(execution_id):
                 if step.id == step_id:
-                    step.status, step.error, step.finished_at = FAILED, reason, utcnow()
+                    step.status, step.error, step.finished_at = FAILED, message, utcnow()
                     failed = step
-            _finish(execution, FAILED, f"Step failed: {reason}", code)
+            _finish(execution, FAILED, f"Step failed: {message}", code)
             event = _event(execution, failed)
         await resources.events.publish(event)
         log.info("workflow.failed", execution_id=execution_id, code=code)
 
-    async def _await_review(self, resources: Resources, execution_id: str, step_id: str) -> None:
-        async with transaction(resources.write_sessionmaker) as session:
-            execution = await ExecutionRepository(session).locked(execution_id)
-            if execution is None:
-                return
-            waiting = None
-            for step in await StepRepository(session).of_execution(execution_id):
-                if step.id == step_id:
-                    step.status, waiting = WAITING_REVIEW, step
-            execution.status = WAITING_REVIEW
-            event = _event(execution, waiting)
-        await resources.events.publish(event)
+
+async def _record_and_start(session: AsyncSession, execution_id: str, done: Done | None) -> _Next:
+    found = _Next()
+    execution = await ExecutionRepository(session).locked(execution_id)
+    if execution is None or execution.status in FINISHED:
+        return found
+    steps = await StepRepository(session).of_execution(execution_id)
+    if done is not None:
+        found.events.append(_record(execution, steps, done))
+    if execution.status == WAITING_REVIEW:
+        return found
+    step = next((s for s in steps if s.status not in (SUCCEEDED, SKIPPED)), None)
+    # The requester as they stand now, read in this same transaction.
+    principal = await acting_for(session, execution.requested_by, Permission.WRITE)
+    if execution.cancel_requested or step is None:
+        _finish(execution, CANCELLED if execution.cancel_requested else COMPLETED)
+        found.events.append(_event(execution, None))
+        return found
+    if principal is None:
+        step.status, step.error, step.finished_at = FAILED, REQUESTER_MESSAGE, utcnow()
+        _finish(execution, FAILED, f"Step failed: {REQUESTER_MESSAGE}", REQUESTER_GONE)
+        found.events.append(_event(execution, step))
+        return found
+    index = steps.index(step)
+    spec = STEP.validate_python(execution.definition["steps"][index])
+    if isinstance(spec, ReviewStep):  # the job ends here; a decision queues the next one
+        step.status, execution.status = WAITING_REVIEW, WAITING_REVIEW
+        found.events.append(_event(execution, step))
+        return found
+    step.status, step.attempts = RUNNING, step.attempts + 1
+    step.started_at, step.error = utcnow(), None
+    execution.status = RUNNING
+    execution.started_at = execution.started_at or utcnow()
+    found.step, found.spec, found.principal = step, spec, principal
+    found.inputs = dict(execution.input)
+    found.outputs = {s.name: s.output for s in steps if s.status == SUCCEEDED}
+    found.position = (index, len(steps))
+    return found
+
+
+def _record(execution: WorkflowExecution, steps: list[WorkflowStep], done: Done) -> Event:
+    """A step's success, and the later steps it skips."""
+    finished = None
+    for step in steps:
+        if step.id == done.step_id:
+            step.status, step.output, step.finished_at = SUCCEEDED, done.output, utcnow()
+            finished = step
+        elif step.name in done.skip and step.status == PENDING:
+            step.status, step.finished_at = SKIPPED, utcnow()
+    output = done.output
+    if isinstance(output, dict) and "markdown" in output and "citations" in output:
+        execution.report = output
+    execution.progress = round((done.position[0] + 1) / done.position[1], 4)
+    return _event(execution, finished)
 
 
 async def _run(spec: Any, scope: Scope) -> tuple[Any, list[str]]:
