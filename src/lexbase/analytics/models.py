@@ -52,7 +52,8 @@ class UsageEvent(IdMixin, Base):
     __table_args__ = (
         Index("ix_usage_events_org_created", "organization_id", "created_at"),
         Index("ix_usage_events_user_created", "user_id", "created_at"),
-        Index("ix_usage_events_pending", "rolled_up", "organization_id"),
+        # Readers add the events not rolled up yet: equal on both, a range on the time.
+        Index("ix_usage_events_pending", "organization_id", "rolled_up", "created_at"),
         Index("ix_usage_events_workflow", "workflow_execution_id"),
     )
 

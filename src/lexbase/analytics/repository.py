@@ -94,36 +94,38 @@ class UsageRepository(Repository[UsageEvent]):
         )
         return list((await self.session.execute(statement)).scalars())
 
-    async def daily(self, organization_id: str, key: DayKey) -> UsageDaily:
-        """The day's row for `key`, locked; a new (empty) one when there is none."""
-        day, user_id, kind, provider, model = key
-        row: UsageDaily | None = await self.session.scalar(
+    async def days(self, organization_id: str, first: date, last: date) -> dict[DayKey, UsageDaily]:
+        """The organization's day rows from `first` to `last`, locked, by key."""
+        statement = (
             select(UsageDaily)
             .where(
                 UsageDaily.organization_id == organization_id,
-                UsageDaily.day == day,
-                UsageDaily.user_id == user_id,
-                UsageDaily.kind == kind,
-                UsageDaily.provider == provider,
-                UsageDaily.model == model,
+                UsageDaily.day >= first,
+                UsageDaily.day <= last,
             )
             .with_for_update()
         )
-        if row is None:
-            row = UsageDaily(
-                organization_id=organization_id,
-                day=day,
-                user_id=user_id,
-                kind=kind,
-                provider=provider,
-                model=model,
-                events=0,
-                quantity=0,
-                prompt_tokens=0,
-                completion_tokens=0,
-                estimated_cost=0.0,
-            )
-            self.session.add(row)
+        return {
+            (r.day, r.user_id, r.kind, r.provider, r.model): r
+            for r in (await self.session.execute(statement)).scalars()
+        }
+
+    def new_day(self, organization_id: str, key: DayKey) -> UsageDaily:
+        day, user_id, kind, provider, model = key
+        row = UsageDaily(
+            organization_id=organization_id,
+            day=day,
+            user_id=user_id,
+            kind=kind,
+            provider=provider,
+            model=model,
+            events=0,
+            quantity=0,
+            prompt_tokens=0,
+            completion_tokens=0,
+            estimated_cost=0.0,
+        )
+        self.session.add(row)
         return row
 
     async def mark_rolled_up(self, event_ids: Sequence[str]) -> None:

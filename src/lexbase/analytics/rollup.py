@@ -59,8 +59,12 @@ async def roll_up_batch(session: AsyncSession, organization_id: str, batch: int 
     events = await usage.take_pending(organization_id, batch)
     if not events:
         return 0
-    for key, sums in summed(events).items():
-        row = await usage.daily(organization_id, key)
+    sums_by_key = summed(events)
+    known = await usage.days(
+        organization_id, min(k[0] for k in sums_by_key), max(k[0] for k in sums_by_key)
+    )
+    for key, sums in sums_by_key.items():
+        row = known.get(key) or usage.new_day(organization_id, key)
         row.events += sums.events
         row.quantity += sums.quantity
         row.prompt_tokens += sums.prompt_tokens

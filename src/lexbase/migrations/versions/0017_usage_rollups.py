@@ -23,7 +23,9 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("rolled_up", sa.Boolean(), nullable=False, server_default=sa.false())
         )
-        batch.create_index("ix_usage_events_pending", ["rolled_up", "organization_id"])
+        batch.create_index(
+            "ix_usage_events_pending", ["organization_id", "rolled_up", "created_at"]
+        )
     op.create_table(
         "usage_daily",
         sa.Column("id", sa.String(length=36), nullable=False),
