@@ -104,6 +104,7 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/workflows/executions"): WRITERS,
     ("GET", "/api/v1/workflows/executions"): ALL,
     ("GET", "/api/v1/workflows/executions/{execution_id}"): ALL,
+    ("GET", "/api/v1/workflows/executions/{execution_id}/report"): ALL,
     ("POST", "/api/v1/workflows/executions/{execution_id}/cancel"): WRITERS,
     ("POST", "/api/v1/workflows/executions/{execution_id}/review"): WRITERS,
     ("POST", "/api/v1/workflows/executions/{execution_id}/steps/{name}/retry"): WRITERS,

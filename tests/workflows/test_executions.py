@@ -6,11 +6,13 @@ mid-run stops it, and a retry resumes at the failed step without redoing the oth
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from typing import Any
 
 import httpx
 import pytest
+from docx import Document as DocxDocument
 from fastapi import FastAPI
 
 from lexbase.app import create_app
@@ -87,6 +89,17 @@ async def test_a_case_brief_runs_to_a_report_whose_citations_verify(
         assert report["markdown"].startswith("# Case brief")
         assert "JANE DOE" in report["markdown"]
         await assert_report_verifies(c, attorney.headers, report)
+        url = f"{EXECUTIONS}/{queued['id']}/report"
+        markdown = await c.get(url, headers=attorney.headers)
+        assert markdown.headers["content-type"].startswith("text/markdown")
+        assert markdown.text == report["markdown"]
+        word = await c.get(url, params={"format": "docx"}, headers=attorney.headers)
+        assert word.status_code == 200, word.text
+        paragraphs = [p.text for p in DocxDocument(io.BytesIO(word.content)).paragraphs]
+        assert paragraphs[0] == "Case brief"
+        written = "\n".join(paragraphs)
+        for citation in report["citations"]:
+            assert " ".join(citation["quote"].split()) in written
         # Someone else's execution is not there: another firm, or a colleague.
         for outsider in (other_tenant.admin.headers, tenant["paralegal"].headers):
             hidden = await c.get(f"{EXECUTIONS}/{queued['id']}", headers=outsider)

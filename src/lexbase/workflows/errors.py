@@ -13,6 +13,10 @@ class ExecutionNotFound(NotFound):
     default_message = "Workflow execution not found"
 
 
+class ReportNotFound(NotFound):
+    default_message = "This execution has no report (yet)"
+
+
 class StepNotFound(NotFound):
     default_message = "No step of this execution has that name"
 

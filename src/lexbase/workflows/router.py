@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from lexbase.auth.deps import OrganizationManager, Reader, Writer
 from lexbase.core.deps import ResourcesDep, SessionDep
 from lexbase.core.pagination import Page, PageDep
+from lexbase.workflows.docx import report_docx
 from lexbase.workflows.schemas import (
     CategoriesOut,
     ExecutionCreate,
@@ -83,6 +84,31 @@ async def list_executions(
 @router.get("/executions/{execution_id}", response_model=ExecutionOut)
 async def get_execution(execution_id: str, principal: Reader, workflows: Workflows) -> ExecutionOut:
     return await workflows.get(principal, execution_id)
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@router.get(
+    "/executions/{execution_id}/report",
+    response_class=Response,
+    responses={200: {"content": {"text/markdown": {}, DOCX: {}}}},
+)
+async def execution_report(
+    execution_id: str,
+    principal: Reader,
+    workflows: Workflows,
+    export: Annotated[Literal["markdown", "docx"], Query(alias="format")] = "markdown",
+) -> Response:
+    """The execution's report as Markdown or a Word document (404 until it has one)."""
+    report = await workflows.report(principal, execution_id)
+    if export == "docx":
+        return Response(
+            report_docx(report),
+            media_type=DOCX,
+            headers={"Content-Disposition": 'attachment; filename="report.docx"'},
+        )
+    return Response(report["markdown"], media_type="text/markdown; charset=utf-8")
 
 
 @router.post("/executions/{execution_id}/cancel", response_model=ExecutionOut)

@@ -27,6 +27,7 @@ from lexbase.workflows.errors import (
     ExecutionNotFound,
     NotRetryable,
     NotWaitingForReview,
+    ReportNotFound,
     ReviewerRoleTooLow,
     StepNotFound,
     TemplateNotFound,
@@ -211,6 +212,12 @@ class WorkflowService:
 
     async def get(self, principal: Principal, execution_id: str) -> ExecutionOut:
         return await self._out(await self._visible(principal, execution_id))
+
+    async def report(self, principal: Principal, execution_id: str) -> dict[str, Any]:
+        execution = await self._visible(principal, execution_id)
+        if execution.report is None:
+            raise ReportNotFound()
+        return execution.report
 
     async def cancel(self, principal: Principal, execution_id: str) -> ExecutionOut:
         """Queued or waiting: cancelled now. Running: stopped before its next step."""
