@@ -401,3 +401,25 @@ async def test_a_generate_step_cites_only_what_its_sources_support(
     for citation in memo["citations"]:
         assert text[citation["start"] : citation["end"]] == citation["quote"]
     assert "not supported by the sources" in done["report"]["markdown"]
+
+
+async def test_a_chronology_maps_over_filings_in_their_order(
+    make_settings: SettingsFactory, tenant: Tenant
+) -> None:
+    attorney = tenant["attorney"]
+    filings = [
+        (b"ORDER\n\nOn March 3, 2022 the court heard the motion. The hearing ended.\n", "a.txt"),
+        (OPINION, "doe-v-acme.txt"),
+        (b"NOTICE\n\nThe answer was filed on January 5, 2021 by the defendant.\n", "c.txt"),
+    ]
+    async with running(create_app(make_settings())) as c:
+        ids = [await indexed(c, attorney.headers, data, name) for data, name in filings]
+        queued = await start(c, attorney.headers, "builtin:chronology", document_ids=ids)
+        done = await settled(c, attorney.headers, queued["id"])
+        assert done["status"] == "completed", done
+        items = done["steps"][0]["output"]["items"]
+        assert [item["item"] for item in items] == ids  # the input's order, whatever ran first
+        await assert_report_verifies(c, attorney.headers, done["report"])
+    lines = [line for line in done["report"]["markdown"].splitlines() if line.startswith("- 20")]
+    dates = [line[2:12] for line in lines]
+    assert dates == sorted(dates) and "2021-01-05" in dates and "2022-03-03" in dates

@@ -112,12 +112,14 @@ LeafStep = Annotated[
 
 
 class MapStep(_Step):
-    """The sub-steps for each element of `over` (a list of document ids), in turn; output
-    `{items: [{item, outputs: {step: output}}]}`."""
+    """The sub-steps for each element of `over` (a list of document ids), `concurrency`
+    elements at a time; output `{items: [{item, outputs: {step: output}}]}` in the list's
+    order."""
 
     type: Literal["map"]
     over: str
     steps: list[LeafStep] = Field(min_length=1, max_length=10)
+    concurrency: int = Field(default=2, ge=1, le=8)
 
 
 Step = Annotated[

@@ -3,6 +3,7 @@ as the requester stands now (their role, their walls) — the same calls the HTT
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,13 +122,26 @@ async def run_map(step: MapStep, scope: Scope) -> dict[str, Any]:
     over = scope.resolve(step.over)
     if not isinstance(over, list):
         raise StepRefused(f"{step.over} is not a list")
-    items = []
-    for index, element in enumerate(over):
-        outputs = {sub.name: await run_leaf(sub, scope, element) for sub in step.steps}
-        items.append({"item": element, "outputs": outputs})
+    bound = asyncio.Semaphore(step.concurrency)
+    done = 0
+
+    async def each(element: Any) -> dict[str, Any]:
+        nonlocal done
+        async with bound:
+            outputs = {sub.name: await run_leaf(sub, scope, element) for sub in step.steps}
+        done += 1
         if scope.progress is not None:
-            await scope.progress(step.name, (index + 1) / len(over))
-    return {"items": items}
+            await scope.progress(step.name, done / len(over))
+        return {"item": element, "outputs": outputs}
+
+    tasks = [asyncio.create_task(each(element)) for element in over]
+    try:
+        return {"items": list(await asyncio.gather(*tasks))}
+    except BaseException:  # one failed (or the job is stopping): the others stop too
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def holds(step: ConditionStep, scope: Scope) -> bool:
