@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import time
 from typing import Any
 
 import httpx
@@ -423,3 +424,51 @@ async def test_a_chronology_maps_over_filings_in_their_order(
     lines = [line for line in done["report"]["markdown"].splitlines() if line.startswith("- 20")]
     dates = [line[2:12] for line in lines]
     assert dates == sorted(dates) and "2021-01-05" in dates and "2022-03-03" in dates
+
+
+async def test_cancel_interrupts_a_running_model_call(
+    make_settings: SettingsFactory, tenant: Tenant
+) -> None:
+    attorney = tenant["attorney"]
+    definition = {
+        "inputs": {"opinion": {"type": "document"}},
+        "steps": [
+            {
+                "name": "summary",
+                "type": "summarize",
+                "document": "$input.opinion",
+                "method": "abstractive",
+            },
+            {
+                "name": "report",
+                "type": "report",
+                "title": "Summary",
+                "sections": [{"heading": "Summary", "source": "$steps.summary"}],
+            },
+        ],
+    }
+    async with replay_server() as (server, base):
+        server.delay = 30.0  # the model takes half a minute to answer
+        settings = hosted(make_settings, base, job_poll_seconds=0.2)
+        async with running(create_app(settings)) as c:
+            document_id = await indexed(c, attorney.headers, OPINION, "doe-v-acme.txt")
+            made = await c.post(
+                f"{API}/workflows/templates",
+                json={"name": "Summary", "category": "litigation", "definition": definition},
+                headers=tenant.admin.headers,
+            )
+            queued = await start(c, attorney.headers, made.json()["id"], opinion=document_id)
+            async with asyncio.timeout(30):
+                while not server.requests:  # noqa: ASYNC110 - the model call is under way
+                    await asyncio.sleep(0.05)
+            asked = time.monotonic()
+            response = await c.post(f"{EXECUTIONS}/{queued['id']}/cancel", headers=attorney.headers)
+            assert response.status_code == 200, response.text
+            assert response.json()["cancel_requested"] is True
+            done = await settled(c, attorney.headers, queued["id"], limit=10)
+            waited = time.monotonic() - asked
+    assert done["status"] == "cancelled", done
+    assert waited < 5, waited  # not the model's thirty seconds
+    summary, report = done["steps"]
+    assert (summary["status"], report["status"]) == ("cancelled", "pending")
+    assert done["report"] is None

@@ -53,6 +53,12 @@ class ExecutionRepository(ScopedRepository[WorkflowExecution]):
         )
         return list((await self.session.execute(statement)).scalars())
 
+    async def cancel_asked(self, execution_id: str) -> bool:
+        statement = select(WorkflowExecution.cancel_requested).where(
+            WorkflowExecution.id == execution_id
+        )
+        return bool(await self.session.scalar(statement))
+
     async def locked(self, execution_id: str) -> WorkflowExecution | None:
         """The execution, locked for a change of state (the engine's own reads: no caller)."""
         statement = select(WorkflowExecution).where(WorkflowExecution.id == execution_id)

@@ -10,8 +10,9 @@ A cancel is honoured between steps; a review step ends the job until someone dec
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from pydantic import TypeAdapter
@@ -65,6 +66,7 @@ from lexbase.workflows.steps import (
 __all__ = ["WORKFLOW_JOB", "RunWorkflow", "WorkflowState"]
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 REQUESTER_GONE = "requester_unauthorized"
 REQUESTER_MESSAGE = "The person who started this workflow may no longer run it"
@@ -167,7 +169,11 @@ class RunWorkflow:
         )
         try:
             with counted_for_workflow(execution_id):
-                output, skip = await _run(spec, scope)
+                ran = await _unless_cancelled(resources, execution_id, _run(spec, scope))
+            if ran is None:  # cancelled while it ran: the model call is interrupted
+                await self._cancelled(resources, execution_id, step.id)
+                return None
+            output, skip = ran
         except (StepRefused, NotFound) as exc:
             message = str(exc) if isinstance(exc, StepRefused) else exc.message
             await self._fail(resources, execution_id, step.id, STEP_REFUSED, message)
@@ -179,6 +185,21 @@ class RunWorkflow:
             return None
         log.info("workflow.step_done", execution_id=execution_id, step=step.name)
         return Done(step.id, output, skip, position)
+
+    async def _cancelled(self, resources: Resources, execution_id: str, step_id: str) -> None:
+        async with transaction(resources.write_sessionmaker) as session:
+            execution = await ExecutionRepository(session).locked(execution_id)
+            if execution is None:
+                return
+            stopped = None
+            for step in await StepRepository(session).of_execution(execution_id):
+                if step.id == step_id:
+                    step.status, step.error = CANCELLED, "Cancelled while it ran"
+                    step.finished_at, stopped = utcnow(), step
+            _finish(execution, CANCELLED)
+            event = _event(execution, stopped)
+        await resources.events.publish(event)
+        log.info("workflow.cancelled", execution_id=execution_id, step=stopped and stopped.name)
 
     async def _fail(
         self, resources: Resources, execution_id: str, step_id: str, code: str, message: str
@@ -251,6 +272,29 @@ def _record(execution: WorkflowExecution, steps: list[WorkflowStep], done: Done)
         execution.report = output
     execution.progress = round((done.position[0] + 1) / done.position[1], 4)
     return _event(execution, finished)
+
+
+async def _unless_cancelled(
+    resources: Resources, execution_id: str, work: Coroutine[Any, Any, T]
+) -> T | None:
+    """`work`'s result, or None when the execution's cancel is asked for meanwhile (then
+    `work` — a model call, say — is cancelled at once instead of run to its end)."""
+    task = asyncio.create_task(work)
+    interval = max(resources.settings.job_poll_seconds, 0.2)
+    try:
+        while True:
+            finished, _ = await asyncio.wait({task}, timeout=interval)
+            if finished:
+                return task.result()
+            async with transaction(resources.sessionmaker) as session:
+                if await ExecutionRepository(session).cancel_asked(execution_id):
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+                    return None
+    finally:
+        if not task.done():  # the job itself is stopping
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 async def _run(spec: Any, scope: Scope) -> tuple[Any, list[str]]:
