@@ -35,8 +35,10 @@ from tests.documents.helpers import FILINGS, OPINIONS, upload, wait_done
 from tests.factories import Tenant
 from tests.ingest import hostile
 from tests.support.services import PostgresServer, RedisServer, ServiceUnavailable, start_redis
+from tests.workflows.test_killed import DEFINITION
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+OPINIONS_FIRST = sorted(OPINIONS.glob("*.txt"))[10]
 
 # Short leases and polls so a killed worker's job comes back within seconds.
 KNOBS: dict[str, Any] = {
@@ -315,3 +317,54 @@ async def test_redis_restart_during_bulk_ingest_loses_no_upload(
     rows = await jobs(db)
     assert {j.status for j in rows.values()} == {"succeeded"}
     assert all(process.poll() is None for process in workers.processes)
+
+
+async def test_a_workflow_resumes_after_its_worker_process_is_sigkilled(
+    settings: Settings, workers: Workers, tenant: Tenant, db: async_sessionmaker[AsyncSession]
+) -> None:
+    """The pool process running an execution is killed while a step's model call runs: the
+    execution resumes on a worker at that step, the finished one kept, and completes."""
+    attorney = tenant["attorney"]
+    async with running(create_app(settings)) as c:
+        accepted = await upload(c, attorney.headers, OPINIONS_FIRST.read_bytes(), "opinion.txt")
+        document_id = accepted["document"]["id"]
+        assert (await wait_done(c, attorney.headers, document_id))["status"] == "indexed"
+        made = await c.post(
+            "/api/v1/workflows/templates",
+            json={"name": "Brief", "category": "litigation", "definition": DEFINITION},
+            headers=tenant.admin.headers,
+        )
+        started = await c.post(
+            "/api/v1/workflows/executions",
+            json={"template_id": made.json()["id"], "input": {"opinion": document_id}},
+            headers=attorney.headers,
+        )
+        url = f"/api/v1/workflows/executions/{started.json()['id']}"
+        parents = {process.pid for process in workers.processes}
+        deadline = time.monotonic() + 120
+        while True:
+            steps = (await c.get(url, headers=attorney.headers)).json()["steps"]
+            if steps[1]["status"] == "running":
+                break
+            assert time.monotonic() < deadline, steps
+            await asyncio.sleep(0.02)
+        [job] = [
+            j
+            for j in (await jobs(db)).values()
+            if j.type == "run_workflow" and j.status == "running"
+        ]
+        pid = int((job.lease_owner or "").split(":")[1])
+        assert _parent_of(pid) in parents
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 180
+        while (execution := (await c.get(url, headers=attorney.headers)).json())["status"] not in (
+            "completed",
+            "failed",
+        ):
+            assert time.monotonic() < deadline, execution
+            await asyncio.sleep(0.3)
+    assert execution["status"] == "completed", execution
+    analysis, summary, report = execution["steps"]
+    assert analysis["attempts"] == 1 and analysis["finished_at"] == steps[0]["finished_at"]
+    assert summary["attempts"] == 2 and report["status"] == "succeeded"
+    assert (await jobs(db))[job.id].attempts == 2
