@@ -6,6 +6,7 @@ mid-run stops it, and a retry resumes at the failed step without redoing the oth
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import time
@@ -15,6 +16,7 @@ import httpx
 import pytest
 from docx import Document as DocxDocument
 from fastapi import FastAPI
+from websockets.asyncio.client import connect
 
 from lexbase.app import create_app
 from lexbase.jobs.execution import JobExecutor
@@ -28,6 +30,8 @@ from tests.documents.helpers import upload
 from tests.factories import Tenant
 from tests.intelligence.test_analysis_api import API, OPINION, held_out_contracts
 from tests.intelligence.test_model_fields import hosted
+from tests.matters.helpers import create_matter
+from tests.realtime.test_websocket import live_server
 from tests.support.replay import replay_server
 
 EXECUTIONS = f"{API}/workflows/executions"
@@ -472,3 +476,44 @@ async def test_cancel_interrupts_a_running_model_call(
     summary, report = done["steps"]
     assert (summary["status"], report["status"]) == ("cancelled", "pending")
     assert done["report"] is None
+
+
+async def test_steps_are_announced_on_the_websocket_within_the_wall(
+    make_settings: SettingsFactory, tenant: Tenant
+) -> None:
+    """`workflow.step` events follow an execution step by step to the requester; a
+    colleague outside the wall of the matter its document is filed under hears nothing."""
+    attorney = tenant["attorney"]
+    async with (
+        live_server(make_settings) as host,
+        httpx.AsyncClient(base_url=f"http://{host}") as c,
+    ):
+        matter = await create_matter(c, attorney, name="Sealed", restricted=True)
+        document_id = await indexed(
+            c, attorney.headers, OPINION, "doe-v-acme.txt", matter_id=matter["id"]
+        )
+        member = await connect(f"ws://{host}{API}/ws?token={attorney.access_token}")
+        outsider = await connect(f"ws://{host}{API}/ws?token={tenant['paralegal'].access_token}")
+        await asyncio.sleep(0.2)
+        queued = await start(c, attorney.headers, "builtin:case-brief", document_id=document_id)
+        assert queued["matter_id"] == matter["id"]
+        seen = []
+        async with asyncio.timeout(60):
+            while True:
+                message = json.loads(await member.recv())
+                if message["type"] == "workflow.step":
+                    seen.append(message["data"])
+                    if message["data"]["status"] == "completed":
+                        break
+        heard = []
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.5):
+                while True:
+                    heard.append(json.loads(await outsider.recv()))
+        await member.close()
+        await outsider.close()
+    assert {e["execution_id"] for e in seen} == {queued["id"]}
+    finished = [e["step"]["name"] for e in seen if e["step"] and e["step"]["status"] == "succeeded"]
+    assert finished == ["analysis", "summary", "report"]
+    assert seen[-1]["progress"] == 1.0
+    assert not [m for m in heard if m["type"] == "workflow.step"]
