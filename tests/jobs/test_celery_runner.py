@@ -368,3 +368,39 @@ async def test_a_workflow_resumes_after_its_worker_process_is_sigkilled(
     assert analysis["attempts"] == 1 and analysis["finished_at"] == steps[0]["finished_at"]
     assert summary["attempts"] == 2 and report["status"] == "succeeded"
     assert (await jobs(db))[job.id].attempts == 2
+
+
+async def test_an_analysis_job_runs_on_a_worker(
+    make_settings: SettingsFactory,
+    broker: RedisServer,
+    data_dir: Path,
+    workers: Workers,
+    tenant: Tenant,
+) -> None:
+    """A summary long enough to be a job (here: any model call) is run by a worker process,
+    with the local model it opens there; asked again, it is the stored result."""
+    settings = make_settings(
+        data_dir=data_dir, redis_url=broker.url, analysis_inline_model_calls=0, **KNOBS
+    )
+    headers = tenant["attorney"].headers
+    async with running(create_app(settings)) as c:
+        accepted = await upload(c, headers, OPINIONS_FIRST.read_bytes(), "opinion-2.txt")
+        document_id = accepted["document"]["id"]
+        assert (await wait_done(c, headers, document_id))["status"] == "indexed"
+        url = f"/api/v1/documents/{document_id}/summary"
+        body = {"method": "abstractive", "length": "short"}
+        queued = await c.post(url, json=body, headers=headers)
+        assert queued.status_code == 202, queued.text
+        job_id = queued.json()["job_id"]
+        deadline = time.monotonic() + 180
+        while (job := (await c.get(f"/api/v1/jobs/{job_id}", headers=headers)).json())[
+            "status"
+        ] not in ("succeeded", "failed"):
+            assert time.monotonic() < deadline, job
+            await asyncio.sleep(0.3)
+        answered = await c.post(url, json=body, headers=headers)
+    assert job["status"] == "succeeded", job
+    assert answered.status_code == 200 and answered.json()["cached"] is True
+    assert answered.json()["model"] == "local/SmolLM2-135M-Instruct.Q4_1"
+    ran = [r for i in range(2) for r in workers.events(i, "job.succeeded") if r["job_id"] == job_id]
+    assert len(ran) == 1
