@@ -517,3 +517,31 @@ async def test_steps_are_announced_on_the_websocket_within_the_wall(
     assert finished == ["analysis", "summary", "report"]
     assert seen[-1]["progress"] == 1.0
     assert not [m for m in heard if m["type"] == "workflow.step"]
+
+
+async def test_a_matter_names_the_documents_a_template_runs_over(
+    make_settings: SettingsFactory, tenant: Tenant
+) -> None:
+    [(name, data, _)] = held_out_contracts(1)
+    attorney = tenant["attorney"]
+    async with running(create_app(make_settings())) as c:
+        matter = await create_matter(c, attorney, name="Acme supply")
+        empty = await create_matter(c, attorney, name="Nothing yet")
+        document_id = await indexed(c, attorney.headers, data, name, matter_id=matter["id"])
+        await indexed(c, attorney.headers, OPINION, "elsewhere.txt")  # not in the matter
+        queued = await start(
+            c, attorney.headers, "builtin:clause-comparison", matter_id=matter["id"]
+        )
+        assert queued["input"]["document_ids"] == [document_id]
+        assert queued["matter_id"] == matter["id"]
+        done = await settled(c, attorney.headers, queued["id"])
+        assert done["status"] == "completed", done
+        assert f"Document {document_id}: present" in done["report"]["markdown"]
+        for inputs, field in (({"matter_id": empty["id"]}, "matter_id"), ({}, "document_ids")):
+            refused = await c.post(
+                EXECUTIONS,
+                json={"template_id": "builtin:clause-comparison", "input": inputs},
+                headers=attorney.headers,
+            )
+            error = assert_envelope(refused, 422, "validation_error")
+            assert error["details"][0]["loc"] == ["body", "input", field], error

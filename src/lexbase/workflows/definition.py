@@ -144,6 +144,9 @@ class InputSpec(BaseModel):
     type: InputType
     required: bool = True
     description: str = ""
+    # A `documents` input left out is filled with the indexed documents of the matter given
+    # as this (`matter`) input: "review the contracts of this matter".
+    from_matter: str | None = None
 
 
 class Definition(BaseModel):
@@ -154,6 +157,14 @@ class Definition(BaseModel):
 
     @model_validator(mode="after")
     def _wired(self) -> Definition:
+        for name, spec in self.inputs.items():
+            source = self.inputs.get(spec.from_matter or "")
+            if spec.from_matter is not None and (
+                spec.type != "documents" or source is None or source.type != "matter"
+            ):
+                raise ValueError(
+                    f"inputs.{name}.from_matter: a documents input filled from a matter input"
+                )
         seen: list[str] = []
         for index, step in enumerate(self.steps):
             if step.name in seen:

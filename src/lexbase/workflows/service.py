@@ -13,6 +13,7 @@ from lexbase.analytics.models import WORKFLOW_RUN
 from lexbase.analytics.service import counted_for_workflow, record_usage
 from lexbase.audit.service import record
 from lexbase.core.db import utcnow
+from lexbase.core.pagination import PageParams
 from lexbase.core.permissions import Role
 from lexbase.core.principal import Principal
 from lexbase.core.resources import Resources
@@ -119,7 +120,7 @@ class WorkflowService:
     async def start(self, principal: Principal, data: ExecutionCreate) -> ExecutionOut:
         template = await self.template(principal, data.template_id)
         definition = template.definition
-        matter_id = await self._checked_input(principal, definition, data.input)
+        matter_id, given = await self._checked_input(principal, definition, data.input)
         execution = await self.executions.add(
             WorkflowExecution(
                 organization_id=principal.organization_id,
@@ -127,7 +128,7 @@ class WorkflowService:
                 template_id=template.id,
                 template_name=template.name,
                 definition=definition.model_dump(mode="json"),
-                input=data.input,
+                input=given,
                 requested_by=principal.as_requester(),
                 created_by=principal.user_id,
             )
@@ -154,13 +155,22 @@ class WorkflowService:
 
     async def _checked_input(
         self, principal: Principal, definition: Definition, given: dict[str, Any]
-    ) -> str | None:
+    ) -> tuple[str | None, dict[str, Any]]:
         """Refuse input the template does not declare or that names what the caller cannot
-        see (422 naming the field); the matter the execution belongs to, if one."""
+        see (422 naming the field); the matter the execution belongs to, if one, and the
+        input with documents filled from a matter where the template says so."""
         unknown = sorted(set(given) - set(definition.inputs))
         if unknown:
             raise BadInput(unknown[0], "the template has no such input")
         documents = DocumentService(self.session, self.resources)
+        given = dict(given)
+        for name, spec in definition.inputs.items():
+            if spec.from_matter is None or given.get(name) is not None:
+                continue
+            matter_id = given.get(spec.from_matter)
+            if matter_id is None:
+                raise BadInput(name, f"name documents, or a matter as {spec.from_matter}")
+            given[name] = await self._documents_of(principal, spec.from_matter, matter_id)
         matters: set[str | None] = set()
         for name, spec in definition.inputs.items():
             value = given.get(name)
@@ -188,7 +198,23 @@ class WorkflowService:
                 raise BadInput(name, "a whole number")
             elif spec.type == "string" and not (isinstance(value, str) and value.strip()):
                 raise BadInput(name, "a non-empty string")
-        return matters.pop() if len(matters) == 1 else None
+        return (matters.pop() if len(matters) == 1 else None), given
+
+    async def _documents_of(self, principal: Principal, field: str, matter_id: Any) -> list[str]:
+        """The indexed documents of a matter the caller may see (up to the limit)."""
+        try:
+            await get_matter(self.session, principal, str(matter_id))
+        except MatterNotFound:
+            raise BadInput(field, "a matter that does not exist or is not visible") from None
+        listed, _ = await DocumentService(self.session, self.resources).list(
+            principal,
+            PageParams(limit=MAX_DOCUMENTS, offset=0),
+            matter_id=str(matter_id),
+            status="indexed",
+        )
+        if not listed:
+            raise BadInput(field, "the matter has no indexed documents")
+        return [document.id for document in listed]
 
     async def _enqueue(self, execution: WorkflowExecution) -> None:
         await enqueue(

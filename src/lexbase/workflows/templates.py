@@ -26,6 +26,19 @@ def _builtin(id_: str, name: str, description: str, category: str, **definition:
     )
 
 
+def _documents_or_matter(description: str) -> dict[str, Any]:
+    """`document_ids`, or — when left out — the indexed documents of `matter_id`."""
+    return {
+        "document_ids": {
+            "type": "documents",
+            "required": False,
+            "description": description,
+            "from_matter": "matter_id",
+        },
+        "matter_id": {"type": "matter", "required": False},
+    }
+
+
 def _each(over: str, name: str, analysis_type: str) -> dict[str, Any]:
     """A map step analysing each document of `over` (its outputs under `analysis`)."""
     analysis = {"name": "analysis", "type": "analyze", "document": "$item"}
@@ -75,7 +88,7 @@ BUILTINS: tuple[Builtin, ...] = (
         "The CUAD clause grid and the risks of each contract, for a reviewer's approval, "
         "then a memo quoting each finding.",
         "transactional",
-        inputs={"document_ids": {"type": "documents", "description": "the contracts"}},
+        inputs=_documents_or_matter("the contracts"),
         steps=[
             _each("$input.document_ids", "contracts", "contract"),
             {
@@ -100,7 +113,7 @@ BUILTINS: tuple[Builtin, ...] = (
         "Litigation chronology",
         "The dated events across a matter's filings, in order, each with its source.",
         "litigation",
-        inputs={"document_ids": {"type": "documents", "description": "the filings"}},
+        inputs=_documents_or_matter("the filings"),
         steps=[
             _each("$input.document_ids", "filings", "general"),
             {
@@ -141,7 +154,7 @@ BUILTINS: tuple[Builtin, ...] = (
         "Clause comparison",
         "One clause category across many contracts: where each states it, side by side.",
         "transactional",
-        inputs={"document_ids": {"type": "documents"}},
+        inputs=_documents_or_matter("the documents"),
         steps=[
             _each("$input.document_ids", "contracts", "contract"),
             {
