@@ -136,6 +136,15 @@ async def test_a_review_step_waits_for_a_reviewer_of_the_right_role(
             "approval": "waiting_review",
             "memo": "pending",
         }
+        # An attorney who did not start it finds it, to decide; a viewer does not.
+        seen = await c.get(f"{EXECUTIONS}/{queued['id']}", headers=attorney.headers)
+        assert seen.status_code == 200 and seen.json()["steps"][0]["output"]["items"]
+        waiting = await c.get(
+            EXECUTIONS, params={"status": "waiting_review"}, headers=attorney.headers
+        )
+        assert [e["id"] for e in waiting.json()["items"]] == [queued["id"]]
+        hidden = await c.get(f"{EXECUTIONS}/{queued['id']}", headers=tenant["viewer"].headers)
+        assert_envelope(hidden, 404, "not_found")
         review = f"{EXECUTIONS}/{queued['id']}/review"
         # A paralegal may not approve what asks for an attorney.
         refused = await c.post(review, json={"approve": True}, headers=paralegal.headers)
@@ -155,6 +164,9 @@ async def test_a_review_step_waits_for_a_reviewer_of_the_right_role(
         await assert_report_verifies(c, paralegal.headers, memo)
         again = await c.post(review, json={"approve": True}, headers=attorney.headers)
         assert_envelope(again, 409, "not_waiting_for_review")
+        # Decided, it is the paralegal's again alone.
+        gone = await c.get(f"{EXECUTIONS}/{queued['id']}", headers=attorney.headers)
+        assert_envelope(gone, 404, "not_found")
 
 
 async def test_bad_templates_and_bad_input_are_refused_by_name(

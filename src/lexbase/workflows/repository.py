@@ -45,6 +45,17 @@ class ExecutionRepository(ScopedRepository[WorkflowExecution]):
             statement = statement.where(WorkflowExecution.status == status)
         return statement
 
+    async def waiting_in_scope(self, principal: Principal, limit: int) -> list[WorkflowExecution]:
+        """Executions waiting for a review, through the organization and walls only."""
+        statement = (
+            super()
+            .statement_for(principal)
+            .where(WorkflowExecution.status == "waiting_review")
+            .order_by(WorkflowExecution.created_at.desc(), WorkflowExecution.id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
     async def started_between(
         self, principal: Principal, since: datetime, until: datetime
     ) -> list[WorkflowExecution]:

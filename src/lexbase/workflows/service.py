@@ -59,6 +59,7 @@ from lexbase.workflows.templates import BUILTIN_PREFIX, BUILTINS, BY_ID, Builtin
 WORKFLOW_JOB = "run_workflow"
 EXECUTION_SUBJECT = "workflow_execution"
 MAX_DOCUMENTS = 100
+MAX_REVIEWS = 200  # executions waiting for review listed to a reviewer
 # Who may approve a review step asking for `role`: that role or a higher one.
 RANK = {Role.VIEWER: 0, Role.PARALEGAL: 1, Role.ATTORNEY: 2, Role.ADMIN: 3}
 
@@ -231,13 +232,38 @@ class WorkflowService:
     async def list_executions(
         self, principal: Principal, status: str | None, limit: int, offset: int
     ) -> tuple[list[ExecutionOut], int]:
+        """The caller's executions (an admin's: the organization's); with
+        `status=waiting_review`, also those waiting for a review the caller may give."""
+        if status == WAITING_REVIEW and not principal.is_admin:
+            waiting = [
+                e
+                for e in await self.executions.waiting_in_scope(principal, MAX_REVIEWS)
+                if e.created_by == principal.user_id or await self._may_review(principal, e)
+            ]
+            return [await self._out(e) for e in waiting[offset : offset + limit]], len(waiting)
         rows, total = await self.executions.paginate(
             self.executions.listed(principal, status), limit=limit, offset=offset
         )
         return [await self._out(row) for row in rows], total
 
     async def get(self, principal: Principal, execution_id: str) -> ExecutionOut:
-        return await self._out(await self._visible(principal, execution_id))
+        """One's own (an admin: any), or one waiting for a review the caller may give."""
+        execution = await self.executions.get_for(principal, execution_id)
+        if execution is None:
+            execution = await self.executions.get_in_scope(principal, execution_id)
+            if execution is None or not await self._may_review(principal, execution):
+                raise ExecutionNotFound()
+        return await self._out(execution)
+
+    async def _may_review(self, principal: Principal, execution: WorkflowExecution) -> bool:
+        if execution.status != WAITING_REVIEW:
+            return False
+        waiting = [
+            s for s in await self.steps.of_execution(execution.id) if s.status == WAITING_REVIEW
+        ]
+        return (
+            bool(waiting) and RANK[principal.role] >= RANK[_review_role(execution, waiting[0].name)]
+        )
 
     async def report(self, principal: Principal, execution_id: str) -> dict[str, Any]:
         execution = await self._visible(principal, execution_id)
