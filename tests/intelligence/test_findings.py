@@ -64,12 +64,12 @@ def test_locate_ignores_case_and_spacing_but_not_words() -> None:
 
 
 def test_sources_name_the_page_their_offsets_fall_on() -> None:
-    from lexbase.intelligence.service import _Loaded
+    from lexbase.intelligence.results import Loaded
 
     text = "Page one text.\fPage two text.\fPage three."
     pages = [{"page": 1, "start": 0, "end": 14}, {"page": 2, "start": 15, "end": 29}]
     pages.append({"page": 3, "start": 30, "end": len(text)})
-    loaded = _Loaded(document=None, kind="contract", key="k", cached=None, text=text, pages=pages)  # type: ignore[arg-type]
+    loaded = Loaded(document=None, kind="contract", key="k", cached=None, text=text, pages=pages)  # type: ignore[arg-type]
     [first, second, third] = loaded.locate([(0, 4), (20, 29), (30, 35)])
     assert (first["page"], second["page"], third["page"]) == (1, 2, 3)
     assert second["quote"] == text[20:29] == "two text."

@@ -13,11 +13,10 @@ same method here with `Run.job(...)`, as the caller stands when it runs.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import structlog
@@ -55,7 +54,6 @@ from lexbase.intelligence.extraction import (
 )
 from lexbase.intelligence.findings import (
     Analysis,
-    Span,
     analyze_case,
     analyze_contract,
     analyze_general,
@@ -63,6 +61,7 @@ from lexbase.intelligence.findings import (
 from lexbase.intelligence.models import DocumentAnalysis
 from lexbase.intelligence.questions import questions_from
 from lexbase.intelligence.repository import AnalysisRepository
+from lexbase.intelligence.results import MODEL_NAME, Loaded, analysis_out, render, summary_out
 from lexbase.intelligence.schemas import (
     MAX_GRID_DOCUMENTS,
     AnalysisOut,
@@ -93,7 +92,6 @@ ANALYSIS_KINDS = ("contract", "case", "general")
 SUMMARY_MODEL = "lexrank (networkx PageRank over TF-IDF sentence similarity)"
 RULES_VERSION = "3"  # bumped whenever the rules' output changes: earlier results are not reused
 CASE_TYPES = frozenset({"opinion", "brief", "motion"})
-MODEL_NAME = "lexbase-clauses (TF-IDF + logistic regression) + rules"
 ANALYSIS_JOB = "analyze_document"
 
 Progress = Callable[[str, float], Awaitable[None]]
@@ -163,7 +161,7 @@ class AnalysisService:
         options = {"clauses": model.meta, "fields": self._fields_by()}
         loaded = await self._load(principal, document_id, kind_of, options)
         if loaded.cached is not None:
-            return _analysis_out(loaded.cached, cached=True)
+            return analysis_out(loaded.cached, cached=True)
         operation, body = queue_as or ("analysis", request.model_dump())
         if run.may_queue and self._long(loaded, 0, run):
             return await self._enqueue(principal, loaded, operation, body)
@@ -180,16 +178,16 @@ class AnalysisService:
             return await self._enqueue(principal, loaded, operation, body)
         extraction = await self._ask_model(principal, analysis, text, metadata, run)
         analysis.fields.update(extraction.values)
-        result = _render(analysis, loaded.locate, loaded.document.document_type)
+        result = render(analysis, loaded.locate, loaded.document.document_type)
         if extraction.model is not None:
             result["model"] = f"{MODEL_NAME} + {extraction.model}"
         row = await self._store(principal, loaded, result, extraction.calls)
-        return _analysis_out(row, cached=False)
+        return analysis_out(row, cached=False)
 
     def _asks_model(self) -> bool:
         return self.state.llm is not None and self.state.model_fields
 
-    def _long(self, loaded: _Loaded, model_calls: int, run: Run) -> bool:
+    def _long(self, loaded: Loaded, model_calls: int, run: Run) -> bool:
         """Whether this work is long enough to run as a job."""
         settings = self.resources.settings
         inline_calls = run.inline_calls
@@ -198,7 +196,7 @@ class AnalysisService:
         return len(loaded.pages) > settings.analysis_inline_max_pages or model_calls > inline_calls
 
     async def _enqueue(
-        self, principal: Principal, loaded: _Loaded, operation: str, request: dict[str, Any]
+        self, principal: Principal, loaded: Loaded, operation: str, request: dict[str, Any]
     ) -> JobAccepted:
         """Record the job that does this work for `principal` (asking again while it is
         pending returns the same job)."""
@@ -281,7 +279,7 @@ class AnalysisService:
             options["prompt"] = ABSTRACT_PROMPT_VERSION
         loaded = await self._load(principal, document_id, lambda _: "summary", options)
         if loaded.cached is not None:
-            return _summary_out(loaded.cached, cached=True)
+            return summary_out(loaded.cached, cached=True)
         body = request.model_dump()
         if request.method == "abstractive":
             assert llm is not None
@@ -318,13 +316,13 @@ class AnalysisService:
                 "model": SUMMARY_MODEL,
             }
             row = await self._store(principal, loaded, result)
-        return _summary_out(row, cached=False)
+        return summary_out(row, cached=False)
 
     async def _abstract(
         self,
         principal: Principal,
         llm: LLMChain,
-        loaded: _Loaded,
+        loaded: Loaded,
         length: str,
         planned: int,
         run: Run,
@@ -515,7 +513,7 @@ class AnalysisService:
         document_id: str,
         kind_of: Callable[[Document], str],
         options: Any,
-    ) -> _Loaded:
+    ) -> Loaded:
         """The document (visible, indexed), the kind asked, and either the stored result
         for the same request or the text and citations to make one from."""
         async with transaction(self.resources.sessionmaker) as session:
@@ -526,19 +524,19 @@ class AnalysisService:
             key = _cache_key(document, kind, options)
             cached = await AnalysisRepository(session).cached(principal, document_id, key)
             if cached is not None:
-                return _Loaded(document, kind, key, cached)
+                return Loaded(document, kind, key, cached)
             stored = await documents.text(principal, document_id)
             citations = list(await documents.citations(principal, document_id))
         if stored is None:
             raise NotReady()
         if not stored.text.strip():
             raise EmptyText()
-        return _Loaded(document, kind, key, None, stored.text, stored.pages, citations)
+        return Loaded(document, kind, key, None, stored.text, stored.pages, citations)
 
     async def _store(
         self,
         principal: Principal,
-        loaded: _Loaded,
+        loaded: Loaded,
         result: dict[str, Any],
         calls: Sequence[ModelCall] = (),
     ) -> DocumentAnalysis:
@@ -570,7 +568,7 @@ class AnalysisService:
             )
         if row is None:
             raise AnalysisNotFound()
-        return _analysis_out(row, cached=True)
+        return analysis_out(row, cached=True)
 
 
 def _ready(document: Document) -> None:
@@ -593,92 +591,3 @@ class _Asked(NamedTuple):
     request: QuestionsRequest
     wanted: int  # questions a model is to write
     run: Run
-
-
-@dataclass
-class _Loaded:
-    document: Document
-    kind: str
-    key: str
-    cached: DocumentAnalysis | None
-    text: str = ""
-    pages: list[dict[str, int]] = field(default_factory=list)
-    citations: list[Any] = field(default_factory=list)
-
-    def locate(self, spans: list[Span]) -> list[dict[str, Any]]:
-        """Sources for spans of the text: the exact quote, the offsets and the page."""
-        starts = [p["start"] for p in self.pages]
-        return [
-            {"quote": self.text[a:b], "start": a, "end": b, "page": _page(self.pages, starts, a)}
-            for a, b in spans
-        ]
-
-
-def _render(
-    analysis: Analysis,
-    sources: Callable[[list[Span]], list[dict[str, Any]]],
-    document_type: str | None,
-) -> dict[str, Any]:
-    return {
-        "analysis_type": analysis.analysis_type,
-        "document_type": document_type,
-        "parties": [
-            {"name": p.name, "role": p.role, "sources": sources(p.sources)}
-            for p in analysis.parties
-        ],
-        "key_dates": [
-            {"kind": d.kind, "date": d.date, "sources": sources(d.sources)}
-            for d in analysis.key_dates
-        ],
-        "clauses": [
-            {
-                "category": c.category,
-                "present": c.present,
-                "confidence": c.confidence,
-                "sources": sources([(s.start, s.end) for s in c.spans]),
-            }
-            for c in analysis.clauses
-        ],
-        "fields": {
-            name: {"value": v.value, "sources": sources(v.sources), "reason": v.reason}
-            for name, v in analysis.fields.items()
-        },
-        "obligations": [
-            {"party": o.party, "text": o.text, "sources": sources(o.sources)}
-            for o in analysis.obligations
-        ],
-        "risks": [
-            {"text": r.text, "severity": r.severity, "sources": sources(r.sources)}
-            for r in analysis.risks
-        ],
-        "summary": None,
-        "model": MODEL_NAME,
-    }
-
-
-def _page(pages: list[dict[str, int]], starts: list[int], offset: int) -> int | None:
-    index = bisect.bisect_right(starts, offset) - 1
-    return pages[index]["page"] if index >= 0 else None
-
-
-def _summary_out(row: DocumentAnalysis, *, cached: bool) -> SummaryOut:
-    return SummaryOut.model_validate(
-        {
-            **row.result,
-            "document_id": row.document_id,
-            "cached": cached,
-            "created_at": row.created_at,
-        }
-    )
-
-
-def _analysis_out(row: DocumentAnalysis, *, cached: bool) -> AnalysisOut:
-    return AnalysisOut.model_validate(
-        {
-            **row.result,
-            "id": row.id,
-            "document_id": row.document_id,
-            "cached": cached,
-            "created_at": row.created_at,
-        }
-    )
