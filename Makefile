@@ -10,11 +10,12 @@ CODE := src tests $(wildcard benchmarks)
 # the machine has one, else from PyTorch's CPU index — never the multi-GB CUDA build.
 TORCH_SOURCE := $(if $(wildcard /opt/wheels/torch-*.whl),--find-links /opt/wheels,--extra-index-url https://download.pytorch.org/whl/cpu)
 
-.PHONY: run install dev test test-fast lint format provision clean help
+.PHONY: run install dev test test-distributed test-fast lint format provision clean help
 
 help:
 	@echo "make run       install into .venv, migrate, prepare models, serve (embedded mode)"
 	@echo "make test      install dev deps, provision services (as root), run the whole suite"
+	@echo "make test-distributed  only the multi-process tier: replicas behind nginx, workers, faults"
 	@echo "make lint      ruff + mypy"
 
 $(BIN)/python:
@@ -38,12 +39,19 @@ run: $(STAMP)
 	exec $(BIN)/lexbase serve
 
 # Postgres (+pgvector) and Redis come from Debian packages; the tests start their own instances.
+# docker-compose, promtool and kubectl check the deployment files (tests/deploy).
 provision:
-	@if [ "$$(id -u)" = "0" ]; then bash scripts/provision-services.sh; \
-	else echo "make: not root, skipping service provisioning (Postgres/Redis tier may be skipped)"; fi
+	@if [ "$$(id -u)" = "0" ]; then \
+		bash scripts/provision-services.sh && bash scripts/provision-deploy-tools.sh; \
+	else echo "make: not root, skipping provisioning (Postgres/Redis and deployment checks may be skipped)"; fi
 
 test: $(DEV_STAMP) provision
 	$(BIN)/pytest --cov --cov-report=term:skip-covered --durations=25 -p no:cacheprovider
+
+# The distributed tier alone (`make test` runs it too): PostgreSQL, Redis, S3, two API replicas
+# behind nginx and two workers on 127.0.0.1, then faults while work flows (tests/distributed).
+test-distributed: $(DEV_STAMP) provision
+	$(BIN)/pytest -m distributed -p no:cacheprovider tests/distributed
 
 test-fast: $(DEV_STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider -k "not postgres"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Provision the services Lexbase's tests need on a Debian 12 (bookworm) host:
 #   PostgreSQL 15 (+ server headers), pgvector >= 0.8, Redis, a C toolchain,
-#   and Tesseract OCR (the ingest pipeline reads scanned PDF pages with it).
+#   Tesseract OCR (the ingest pipeline reads scanned PDF pages with it) and nginx (the
+#   reverse proxy of the distributed tier, tests/distributed).
 #
 # Idempotent: when everything is already in place it only runs a few
 # dpkg-query/grep checks and exits. It never starts a server; the tests start
@@ -29,6 +30,8 @@ PACKAGES=(
   dpkg-dev
   # Depends on tesseract-ocr-eng and tesseract-ocr-osd, the language data OCR uses.
   tesseract-ocr
+  # The reverse proxy in front of the API replicas of the distributed tier.
+  nginx-light
 )
 
 export DEBIAN_FRONTEND=noninteractive
@@ -40,7 +43,12 @@ die() { printf 'provision: ERROR: %s\n' "$*" >&2; exit 1; }
 command -v apt-get >/dev/null || die "apt-get not found: this script supports Debian only"
 
 TMP=""
-cleanup() { if [[ -n $TMP ]]; then rm -rf -- "$TMP"; fi; }
+POLICY=/usr/sbin/policy-rc.d
+OWN_POLICY=""
+cleanup() {
+  if [[ -n $TMP ]]; then rm -rf -- "$TMP"; fi
+  if [[ -n $OWN_POLICY ]]; then rm -f -- "$POLICY"; fi
+}
 trap cleanup EXIT
 trap 'die "failed at line $LINENO (exit $?): $BASH_COMMAND"' ERR
 
@@ -60,6 +68,12 @@ else
   log "packages: missing ${missing[*]}; running apt-get update"
   apt-get update -qq || die "apt-get update failed"
   log "packages: installing ${missing[*]}"
+  # Their install scripts must not start the servers (the tests start their own instances).
+  if [[ ! -e $POLICY ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$POLICY"
+    chmod 0755 "$POLICY"
+    OWN_POLICY=1
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
     || die "apt-get install ${PACKAGES[*]} failed"
 fi

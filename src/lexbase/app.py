@@ -23,6 +23,7 @@ from lexbase.auth.identity import CredentialOwners
 from lexbase.auth.router import router as auth_router
 from lexbase.chat.deps import ChatState
 from lexbase.chat.router import router as chat_router
+from lexbase.core import tracing
 from lexbase.core.config import Settings, load_settings
 from lexbase.core.errors import install_error_handlers
 from lexbase.core.metrics import Metrics
@@ -135,6 +136,8 @@ def create_app(settings: Settings | None = None, tasks: TaskRegistry | None = No
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    tracing.configure(settings)
+    tracing.instrument_app(app)
     app.state.ws_connections = ConnectionLimits(
         settings.ws_max_per_user, settings.ws_max_per_address
     )

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from lexbase.app import create_app
+from lexbase.core.metrics import work
 from tests.api.test_envelope import assert_envelope
 from tests.conftest import SettingsFactory, running
 from tests.factories import Tenant
@@ -22,7 +23,15 @@ async def _exhaust(c: httpx.AsyncClient, path: str, limit: int, **kwargs: object
         assert response.headers["X-RateLimit-Remaining"] == str(expected_remaining)
 
 
+def _refused(limit: str) -> float:
+    counted = work().registry.get_sample_value(
+        "lexbase_rate_limit_rejections_total", {"limit": limit}
+    )
+    return counted or 0.0
+
+
 async def _check_limit_enforced(c: httpx.AsyncClient, tenant: Tenant) -> None:
+    refused = _refused("default")
     await _exhaust(c, "/health/live", 3)
     blocked = await c.get("/health/live")
     error = assert_envelope(blocked, 429, "rate_limited")
@@ -34,6 +43,7 @@ async def _check_limit_enforced(c: httpx.AsyncClient, tenant: Tenant) -> None:
     # A made-up credential is the same caller as no credential: the address.
     made_up = await c.get("/health/live", headers={"Authorization": "Bearer another-caller"})
     assert_envelope(made_up, 429, "rate_limited")
+    assert _refused("default") - refused == 2  # both refusals counted for /metrics
     # A verified user is a caller of its own, with its own budget.
     other = await c.get("/health/live", headers=tenant["viewer"].headers)
     assert other.status_code == 200
@@ -178,3 +188,25 @@ async def test_forwarded_for_counts_the_hop_the_proxy_saw(make_settings: Setting
         assert_envelope(third, 429, "rate_limited")
         other = await c.get("/health/live", headers={"X-Forwarded-For": "203.0.113.8"})
         assert other.status_code == 200
+
+
+async def test_trusted_proxies_may_be_networks(make_settings: SettingsFactory) -> None:
+    """An ingress tier whose pods change addresses is trusted by its network: the client is
+    the right-most hop outside it, whichever proxy pod relayed the request."""
+    settings = make_settings(
+        rate_limit_default="2/minute", trusted_proxies="127.0.0.0/8, 10.1.0.0/16"
+    )
+    async with running(create_app(settings)) as c:
+        for pod in ("10.1.2.3", "10.1.200.7"):
+            relayed = {"X-Forwarded-For": f"198.51.100.9, {pod}"}
+            assert (await c.get("/health/live", headers=relayed)).status_code == 200
+        third = await c.get("/health/live", headers={"X-Forwarded-For": "198.51.100.9, 10.1.0.1"})
+        assert_envelope(third, 429, "rate_limited")
+        # A hop outside the trusted networks is the client, even if a proxy pod follows it.
+        other = await c.get("/health/live", headers={"X-Forwarded-For": "10.2.0.1, 10.1.0.1"})
+        assert other.status_code == 200
+
+
+def test_a_trusted_proxy_must_be_an_address_or_network(make_settings: SettingsFactory) -> None:
+    with pytest.raises(ValueError, match="not an IP address or network"):
+        make_settings(trusted_proxies="10.0.0.0/8, ingress-controller")

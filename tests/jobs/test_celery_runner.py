@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,6 +27,7 @@ from lexbase.app import create_app
 from lexbase.core.config import Environment, Settings
 from lexbase.core.db import create_engine, create_sessionmaker
 from lexbase.documents.models import Chunk
+from lexbase.documents.tasks import INGEST_JOB
 from lexbase.ingest.limits import Limits
 from lexbase.ingest.pipeline import run_pipeline
 from lexbase.ingest.sniff import detect
@@ -33,8 +35,15 @@ from lexbase.jobs.models import Job
 from tests.conftest import TEST_SECRET, SettingsFactory, running
 from tests.documents.helpers import FILINGS, OPINIONS, upload, wait_done
 from tests.factories import Tenant
+from tests.health.test_work_metrics import sample
 from tests.ingest import hostile
-from tests.support.services import PostgresServer, RedisServer, ServiceUnavailable, start_redis
+from tests.support.services import (
+    PostgresServer,
+    RedisServer,
+    ServiceUnavailable,
+    find_free_port,
+    start_redis,
+)
 from tests.workflows.test_killed import DEFINITION
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
@@ -67,13 +76,14 @@ class Workers:
             **{f"LEXBASE_{name.upper()}": str(value) for name, value in KNOBS.items()},
         }
         self.logs = [directory / f"worker-{index}.log" for index in range(count)]
+        self.metrics_ports = [find_free_port() for _ in range(count)]
         self.processes: list[subprocess.Popen[bytes]] = []
         for index, log in enumerate(self.logs):
             with log.open("wb") as out:
                 self.processes.append(
                     subprocess.Popen(
                         [sys.executable, "-m", "lexbase", "worker", "--name", f"w{index}@test"],
-                        env=env,
+                        env=env | {"LEXBASE_WORKER_METRICS_PORT": str(self.metrics_ports[index])},
                         stdin=subprocess.DEVNULL,
                         stdout=out,
                         stderr=subprocess.STDOUT,
@@ -96,6 +106,12 @@ class Workers:
                 assert process.poll() is None, self.logs[index].read_text()[-3000:]
                 assert time.monotonic() < deadline, "worker not ready in time"
                 time.sleep(0.1)
+
+    def metrics(self, index: int) -> str:
+        """What the worker's own metrics endpoint serves (the sum over its pool processes)."""
+        response = httpx.get(f"http://127.0.0.1:{self.metrics_ports[index]}/metrics", timeout=5)
+        assert response.status_code == 200
+        return response.text
 
     def succeeded(self, index: int) -> Counter[str]:
         return Counter(record["job_id"] for record in self.events(index, "job.succeeded"))
@@ -203,6 +219,19 @@ async def test_jobs_run_once_each_spread_over_both_workers(
     ]
     assert all(per_worker), f"one worker did all the work: {per_worker}"
     assert per_worker[0] + per_worker[1] == Counter(rows.keys())  # each job ran exactly once
+    # Each worker's metrics count the ingest jobs its log says it ran, and the API counts
+    # both workers alive.
+    ingest = {"type": INGEST_JOB, "outcome": "succeeded"}
+    for index in range(2):
+        logged = [e for e in workers.events(index, "job.succeeded") if e["job_type"] == INGEST_JOB]
+        text = workers.metrics(index)
+        assert sample(text, "lexbase_jobs_total", **ingest) == len(logged)
+        assert sample(text, "lexbase_documents_processed_total", stage="index", outcome="succeeded")
+    async with running(create_app(settings)) as c:
+        details = await c.get("/api/v1/health/detailed", headers=tenant.admin.headers)
+        scraped = (await c.get("/metrics")).text
+    assert details.json()["queue"]["workers"] == 2
+    assert sample(scraped, "lexbase_workers") == 2
 
 
 async def test_permanent_failure_fails_once_with_its_error(

@@ -23,7 +23,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from lexbase.core.metrics import work
 from lexbase.providers.llm import (
+    LLM,
     AllProvidersFailed,
     ChatMessage,
     Completion,
@@ -326,19 +328,35 @@ async def test_a_429_is_retried_after_the_wait_it_asks_for(
     assert time.monotonic() - started >= 1.0  # the Retry-After, not the tiny backoff
 
 
+def _model_samples(provider: LLM, outcome: str) -> tuple[float, float]:
+    """Calls of `provider` with `outcome`, and prompt tokens it was sent, as /metrics has them."""
+    registry = work().registry
+    labels = {"provider": provider.name, "model": provider.model}
+    calls = registry.get_sample_value("lexbase_model_calls_total", labels | {"outcome": outcome})
+    prompt = registry.get_sample_value("lexbase_model_tokens_total", labels | {"kind": "prompt"})
+    return calls or 0.0, prompt or 0.0
+
+
 async def test_server_errors_fall_back_to_the_local_model_and_open_the_circuit(
     proxy: tuple[FaultProxy, str],
 ) -> None:
     faults, base = proxy
     faults.plan = ["500"] * 10
+    failing, answering = remote(base), local_model()
     chain = LLMChain(
-        [remote(base), local_model()],
+        [failing, answering],
         RetryPolicy(retries=1, base_seconds=0.01, failures=2, cooldown_seconds=60),
     )
+    calls = _model_samples(failing, "failed"), _model_samples(answering, "succeeded")
     try:
         first = await chain.complete(QUESTION, max_tokens=8)
         assert first.provider == "local"
         assert faults.requests == 2  # tried, retried once, then the next provider
+        # Each attempt is counted for /metrics, with the tokens of the one that answered.
+        assert _model_samples(failing, "failed") == (calls[0][0] + 2, calls[0][1])
+        made, prompt = _model_samples(answering, "succeeded")
+        assert made == calls[1][0] + 1
+        assert prompt == calls[1][1] + first.usage.prompt_tokens
         second = await chain.complete(QUESTION, max_tokens=8)
         assert second.provider == "local"
         assert faults.requests == 4

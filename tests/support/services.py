@@ -210,11 +210,19 @@ class PostgresServer:
         Not a crash stop: this throwaway cluster runs with fsync and synchronous_commit off
         for speed, so a crash would lose recent commits by design of the test setup.
         """
+        self.stop_server()
+        self.start_server()
+
+    def stop_server(self) -> None:
+        """Stop the server (fast mode: connections dropped, commits kept); files stay."""
         pg_ctl = str(self.bindir / "pg_ctl")
         _run(
             _as_user([pg_ctl, "-D", str(self.datadir), "-m", "fast", "-w", "stop"]),
             what="pg_ctl stop",
         )
+
+    def start_server(self) -> None:
+        pg_ctl = str(self.bindir / "pg_ctl")
         _run(
             _as_user(
                 [

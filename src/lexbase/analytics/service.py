@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lexbase.analytics.models import MODEL_CALL, UsageEvent
+from lexbase.core.metrics import work
 from lexbase.core.principal import Principal
 from lexbase.providers.llm import Completion
 
@@ -99,6 +100,9 @@ async def record_model_call(
     conversation_id: str | None = None,
     message_id: str | None = None,
 ) -> UsageEvent:
+    cost = estimated_cost(call, prices)
+    if cost:
+        work().model_cost.labels(call.provider or "", call.model or "").inc(cost)
     event = UsageEvent(
         organization_id=principal.organization_id,
         user_id=principal.user_id,
@@ -110,7 +114,7 @@ async def record_model_call(
         prompt_tokens=call.prompt_tokens,
         completion_tokens=call.completion_tokens,
         latency_ms=call.latency_ms,
-        estimated_cost=estimated_cost(call, prices),
+        estimated_cost=cost,
         outcome=call.outcome,
         workflow_execution_id=_workflow_execution.get(),
     )

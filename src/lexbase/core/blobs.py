@@ -7,6 +7,10 @@ from datetime import datetime
 from typing import Protocol
 
 
+class BlobStoreUnavailable(ConnectionError):
+    """The store did not answer (a network store down or unreachable): worth retrying."""
+
+
 class BlobStore(Protocol):
     """Content-addressed storage of original file bytes."""
 

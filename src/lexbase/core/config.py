@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal, Self
@@ -44,6 +45,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     database_echo: bool = False
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    # Seconds to open a PostgreSQL connection before a request gives up with a 503.
+    database_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
     redis_url: str | None = None
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     # Bearer token that /metrics requires. Unset: /metrics is public in development and test,
@@ -119,6 +122,16 @@ class Settings(BaseSettings):
     celery_concurrency: int = Field(default=2, ge=1, le=64)
     celery_visibility_timeout_seconds: float = Field(default=3600.0, gt=0, le=86400)
     celery_redispatch_seconds: float = Field(default=300.0, gt=0, le=86400)
+    # `lexbase worker` serves its Prometheus metrics on this address and port (0: not served).
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
+
+    # OpenTelemetry tracing: spans are exported over OTLP/HTTP to this endpoint (for example
+    # http://otel-collector:4318); unset, tracing is off and costs nothing.
+    otel_exporter_endpoint: str | None = None
+    otel_service_name: str = "lexbase"
+    # The share of traces kept (a trace is kept or dropped whole, from its first span).
+    otel_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
 
     # Embeddings: a local model from an installed package (see providers/embedders).
     embedder: Literal["minilm", "model2vec"] = "model2vec"
@@ -216,6 +229,16 @@ class Settings(BaseSettings):
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"{proxy!r} is not an IP address or network") from None
         return value
 
     @field_validator(

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from lexbase.core import tracing
 from lexbase.core.config import Settings
 from lexbase.core.errors import LexbaseError
 
@@ -107,19 +108,24 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, echo=settings.database_echo)
         event.listen(engine.sync_engine, "connect", apply_sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
-        return engine
-    return create_async_engine(
-        url,
-        echo=settings.database_echo,
-        pool_size=settings.database_pool_size,
-        max_overflow=settings.database_pool_size,
-        pool_pre_ping=True,
-        pool_recycle=1800,
-        # Sent with the connection's startup packet, so no query pays a round trip for them:
-        # the vector search's HNSW scans (search/index_postgres.py) keep going past rows the tenant
-        # and filters reject, from a candidate list of 200.
-        connect_args={"server_settings": POSTGRES_SESSION_SETTINGS},
-    )
+    else:
+        engine = create_async_engine(
+            url,
+            echo=settings.database_echo,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_pool_size,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            # Sent with the connection's startup packet, so no query pays a round trip for
+            # them: the vector search's HNSW scans (search/index_postgres.py) keep going past
+            # rows the tenant and filters reject, from a candidate list of 200.
+            connect_args={
+                "server_settings": POSTGRES_SESSION_SETTINGS,
+                "timeout": settings.database_connect_timeout_seconds,
+            },
+        )
+    tracing.instrument_engine(engine)
+    return engine
 
 
 POSTGRES_SESSION_SETTINGS = {"hnsw.iterative_scan": "relaxed_order", "hnsw.ef_search": "200"}

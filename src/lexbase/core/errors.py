@@ -13,6 +13,9 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
@@ -211,7 +214,51 @@ async def _handle_http_exception(request: Request, exc: Exception) -> JSONRespon
     )
 
 
+# Seconds a client is told to wait when a dependency is down (a restart takes about that).
+DEPENDENCY_RETRY_AFTER = 5
+DEPENDENCY_DOWN_MESSAGE = "A service this request needs is not answering; retry shortly"
+# PostgreSQL's codes for a server that is unreachable, shutting down or starting up, or full.
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def dependency_down(exc: BaseException) -> bool:
+    """Whether `exc` says a service the request needs (the database, Redis, the blob store)
+    did not answer — worth retrying soon — rather than a fault in the request or the code.
+    Exceptions wrapped by SQLAlchemy or chained are judged by their cause too."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sa_exc.OperationalError | sa_exc.InterfaceError):
+            return True
+        if isinstance(current, sa_exc.TimeoutError):  # no pooled connection came free
+            return True
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        unreachable = RedisConnectionError | RedisTimeoutError | ConnectionError | TimeoutError
+        if isinstance(current, unreachable):
+            return True
+        sqlstate = getattr(current, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        wrapped = current.orig if isinstance(current, sa_exc.DBAPIError) else None
+        current = wrapped if isinstance(wrapped, BaseException) else current.__cause__
+    return False
+
+
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if dependency_down(exc):
+        log.warning(
+            "request.dependency_unavailable",
+            path=request.url.path,
+            error_type=type(exc).__name__,
+            error=str(exc)[:300],
+        )
+        unavailable = ServiceUnavailable(
+            DEPENDENCY_DOWN_MESSAGE,
+            headers={"Retry-After": str(DEPENDENCY_RETRY_AFTER)},
+        )
+        return error_response(request, unavailable)
     log.exception("request.unhandled_error", path=request.url.path, error_type=type(exc).__name__)
     return JSONResponse(
         error_body("internal_error", "Internal server error", request_id_of(request)),

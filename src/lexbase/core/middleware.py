@@ -16,7 +16,13 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lexbase.core.context import RequestContext, set_current_request
-from lexbase.core.errors import RequestTimeout, error_body
+from lexbase.core.errors import (
+    DEPENDENCY_DOWN_MESSAGE,
+    DEPENDENCY_RETRY_AFTER,
+    RequestTimeout,
+    dependency_down,
+    error_body,
+)
 from lexbase.core.metrics import Metrics
 
 log = structlog.get_logger("lexbase.access")
@@ -125,6 +131,24 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         except Exception as exc:
+            if dependency_down(exc):
+                # The database, Redis or the blob store is not answering: the client may retry.
+                log.warning(
+                    "request.dependency_unavailable",
+                    error_type=type(exc).__name__,
+                    error=str(exc)[:300],
+                )
+                if response_started:
+                    raise
+                await send_json_error(
+                    send_wrapper,
+                    503,
+                    "service_unavailable",
+                    DEPENDENCY_DOWN_MESSAGE,
+                    request_id,
+                    headers={"Retry-After": str(DEPENDENCY_RETRY_AFTER)},
+                )
+                return
             log.exception("request.unhandled_error", error_type=type(exc).__name__)
             if response_started:
                 raise

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
 import structlog
 from limits import RateLimitItem, parse
@@ -16,6 +18,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lexbase.core.config import Settings
+from lexbase.core.metrics import work
 from lexbase.core.middleware import send_json_error
 
 log = structlog.get_logger(__name__)
@@ -74,20 +77,35 @@ def create_storage(settings: Settings) -> Storage:
 
 
 def client_address(scope: Scope, trusted_proxies: list[str]) -> str:
-    """The caller's network address. Behind trusted proxies, the right-most address in
-    X-Forwarded-For that is not one of them (addresses to its left are the client's say)."""
+    """The caller's network address. Behind trusted proxies (addresses or networks, such as
+    an ingress controller's pod range), the right-most address in X-Forwarded-For that is not
+    one of them (addresses to its left are the client's say)."""
     client = scope.get("client")
     host: str = client[0] if client else "unknown"
-    if host not in trusted_proxies:
+    networks = _networks(tuple(trusted_proxies))
+    if not _trusted(host, networks):
         return host
     for name, value in scope.get("headers", ()):
         if name == b"x-forwarded-for":
             forwarded: str = value.decode("latin-1")
             hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
             for hop in reversed(hops):
-                if hop not in trusted_proxies:
+                if not _trusted(hop, networks):
                     return hop
     return host
+
+
+@functools.cache
+def _networks(proxies: tuple[str, ...]) -> tuple[IPv4Network | IPv6Network, ...]:
+    return tuple(ip_network(proxy, strict=False) for proxy in proxies)
+
+
+def _trusted(address: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return False  # not an address ("unknown", a forged header's junk): never a proxy
+    return any(ip in network for network in networks)
 
 
 # Resolves a request's credential to the principal it verifiably belongs to ("user:<id>"),
@@ -162,6 +180,7 @@ class RateLimitMiddleware:
             "X-RateLimit-Reset": str(reset_at),
         }
         if not allowed:
+            work().rate_limited.labels(blocked_by.name).inc()
             retry_after = max(1, math.ceil(stats.reset_time - time.time()))
             request_id = scope.get("state", {}).get("request_id")
             await send_json_error(

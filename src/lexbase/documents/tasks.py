@@ -19,6 +19,7 @@ from lexbase.analytics.models import PAGES_PROCESSED
 from lexbase.analytics.service import record_usage
 from lexbase.core.db import transaction, utcnow
 from lexbase.core.events import Event
+from lexbase.core.metrics import work
 from lexbase.core.resources import Resources
 from lexbase.documents.events import status_event
 from lexbase.documents.models import (
@@ -80,6 +81,7 @@ class IngestDocument:
         stored = await self._store(context, document.id, output, embedded)
         if not stored:
             return {"skipped": "document deleted while processing"}
+        work().documents.labels(stage="index", outcome="succeeded").inc()
         return {
             "pages": len(output.extracted.pages),
             "chunks": len(output.chunks),
@@ -181,6 +183,7 @@ class IngestDocument:
         self, session: AsyncSession, job: Job, message: str, code: str
     ) -> Event | None:
         document = await DocumentRepository(session).mark_failed(_subject(job), message, code)
+        work().documents.labels(stage=job.stage or "queued", outcome="failed").inc()
         return None if document is None else status_event(document)
 
 

@@ -16,7 +16,7 @@ from lexbase.health.schemas import (
     LivenessOut,
     ReadinessOut,
 )
-from lexbase.health.service import detailed, readiness, run_checks
+from lexbase.health.service import detailed, readiness, run_checks, scrape_gauges
 from lexbase.search.deps import SearchStateDep
 
 router = APIRouter(tags=["health"])
@@ -49,8 +49,9 @@ async def ready(resources: ResourcesDep, search: SearchStateDep) -> JSONResponse
 
 
 @router.get("/metrics", include_in_schema=False, dependencies=[Depends(metrics_scraper)])
-async def metrics(request: Request) -> Response:
-    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+async def metrics(request: Request, resources: ResourcesDep) -> Response:
+    body = request.app.state.metrics.render() + await scrape_gauges(resources)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 @operations_router.get("/detailed", response_model=DetailedHealthOut)

@@ -41,7 +41,11 @@ class DiskOut(BaseModel):
 class QueueOut(BaseModel):
     backend: str
     depth: int  # the caller's organization's queued and running jobs
-    workers: int | None  # in-process workers (None: `lexbase worker` processes run jobs)
+    # Seconds the caller's organization's longest-waiting due job has waited (0: none waits).
+    oldest_age_seconds: float
+    # Job workers: the in-process ones (embedded), or the `lexbase worker` processes alive now
+    # (celery; None when there is no Redis to count them in).
+    workers: int | None
     server_depth: int | None = None  # every organization's (operators only)
 
 

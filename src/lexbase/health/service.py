@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from redis.exceptions import RedisError
 
 from lexbase import __version__
-from lexbase.core.db import transaction
+from lexbase.core.db import DATABASE_ERRORS, transaction, utcnow
 from lexbase.core.principal import Principal
 from lexbase.core.resources import Resources
 from lexbase.health.repository import ping_database
@@ -25,6 +27,7 @@ from lexbase.health.schemas import (
     ReadinessOut,
     ReadinessStatus,
 )
+from lexbase.jobs import presence
 from lexbase.jobs.repository import JobRepository
 
 log = structlog.get_logger(__name__)
@@ -81,11 +84,8 @@ async def detailed(resources: Resources, principal: Principal) -> DetailedHealth
     checks = await run_checks(resources)
     settings = resources.settings
     operator = principal.is_operator
-    async with transaction(resources.sessionmaker) as session:
-        jobs = JobRepository(session)
-        depth = await jobs.unfinished_count(principal.organization_id)
-        server_depth = await jobs.unfinished_count() if operator else None
-    embedded = settings.job_backend == "embedded"
+    queue = await queue_figures(resources, principal.organization_id)
+    server_depth = (await queue_figures(resources)).depth if operator else None
     return DetailedHealthOut(
         view="server" if operator else "organization",
         status="ok" if all(c.ok for c in checks) else "degraded",
@@ -97,11 +97,69 @@ async def detailed(resources: Resources, principal: Principal) -> DetailedHealth
         disk=await _disk(settings.data_dir) if operator else None,
         queue=QueueOut(
             backend=settings.job_backend,
-            depth=depth,
-            workers=settings.embedded_workers if embedded else None,
+            depth=queue.depth,
+            oldest_age_seconds=queue.oldest_age_seconds,
+            workers=queue.workers,
             server_depth=server_depth,
         ),
     )
+
+
+@dataclass(frozen=True)
+class QueueFigures:
+    depth: int  # queued and running jobs
+    oldest_age_seconds: float  # how long the longest-waiting due job has waited (0: none)
+    workers: int | None
+
+
+async def queue_figures(resources: Resources, organization_id: str | None = None) -> QueueFigures:
+    """The queue of one organization, or of the server; and the workers serving it."""
+    async with transaction(resources.statement_reads) as session:
+        jobs = JobRepository(session)
+        depth = await jobs.unfinished_count(organization_id)
+        oldest = await jobs.oldest_due_at(organization_id)
+    age = 0.0 if oldest is None else max((utcnow() - oldest).total_seconds(), 0.0)
+    return QueueFigures(depth, round(age, 3), await _workers(resources))
+
+
+async def _workers(resources: Resources) -> int | None:
+    settings = resources.settings
+    if settings.job_backend == "embedded":
+        return settings.embedded_workers
+    if resources.redis is None:
+        return None
+    try:
+        return await presence.live_workers(resources.redis)
+    except (RedisError, OSError):
+        return None
+
+
+async def scrape_gauges(resources: Resources) -> bytes:
+    """The gauges read when `/metrics` is scraped: the server's queue, live workers and the
+    data disk. A dependency that is down leaves its gauges out rather than fail the scrape."""
+    registry = CollectorRegistry()
+    try:
+        queue = await asyncio.wait_for(
+            queue_figures(resources), resources.settings.ready_timeout_seconds
+        )
+    except (TimeoutError, *DATABASE_ERRORS):
+        log.warning("metrics.queue_unavailable")
+    else:
+        Gauge("lexbase_queue_depth", "Queued and running jobs", registry=registry).set(queue.depth)
+        Gauge(
+            "lexbase_queue_oldest_age_seconds",
+            "Seconds the longest-waiting due job has waited",
+            registry=registry,
+        ).set(queue.oldest_age_seconds)
+        if queue.workers is not None:
+            Gauge("lexbase_workers", "Job workers alive", registry=registry).set(queue.workers)
+    disk = await _disk(resources.settings.data_dir)
+    Gauge(
+        "lexbase_data_disk_free_ratio",
+        "Free share of the disk holding the data directory",
+        registry=registry,
+    ).set(round(disk.free_bytes / disk.total_bytes, 4) if disk.total_bytes else 0.0)
+    return generate_latest(registry)
 
 
 async def _disk(data_dir: Path) -> DiskOut:

@@ -12,14 +12,18 @@ import contextlib
 import os
 import random
 import socket
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
+from opentelemetry.trace import SpanKind, StatusCode
 
+from lexbase.core import tracing
 from lexbase.core.db import DATABASE_ERRORS, transaction, utcnow
 from lexbase.core.events import Event
+from lexbase.core.metrics import work
 from lexbase.core.resources import Resources
 from lexbase.jobs import failures
 from lexbase.jobs.models import FAILED, QUEUED, SUCCEEDED, Job
@@ -63,14 +67,32 @@ class JobExecutor:
 
     async def execute(self, job: Job) -> Outcome:
         """Run one claimed job to an outcome: succeeded, re-queued with backoff, or failed.
-        A job of a type this registry does not know fails at once, visibly."""
+        A job of a type this registry does not know fails at once, visibly. Traced as a
+        child of the request that queued it."""
+        with tracing.tracer().start_as_current_span(
+            f"job {job.type}",
+            context=tracing.context_of(job.traceparent),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "lexbase.job.id": job.id,
+                "lexbase.job.type": job.type,
+                "lexbase.job.attempt": job.attempts,
+            },
+        ) as span:
+            outcome = await self._execute(job)
+            span.set_attribute("lexbase.job.outcome", outcome.status)
+            if outcome.status == FAILED:
+                span.set_status(StatusCode.ERROR)
+            return outcome
+
+    async def _execute(self, job: Job) -> Outcome:
         handler = self.tasks.handler_for(job.type)
         if handler is None:
             code = failures.UNKNOWN_JOB_TYPE
             await self._fail(job, failures.MESSAGES[code], code)
             log.error("job.failed", job_id=job.id, job_type=job.type, code=code)
             return Outcome(FAILED)
-        started = utcnow()
+        started = time.perf_counter()
         bound = log.bind(job_id=job.id, job_type=job.type, attempt=job.attempts, owner=self.owner)
 
         async def progress(stage: str, fraction: float) -> None:
@@ -78,6 +100,8 @@ class JobExecutor:
                 await JobRepository(session).heartbeat(
                     job.id, self.owner, self.lease, stage=stage, progress=round(fraction, 4)
                 )
+            # Kept on the claimed row too: a failure is reported at the stage it reached.
+            job.stage, job.progress = stage, round(fraction, 4)
             await self._announce(job, "running", stage, fraction)
 
         keepalive = asyncio.create_task(self._keep_lease(job.id))
@@ -86,11 +110,11 @@ class JobExecutor:
         except PermanentJobError as exc:
             await self._fail(job, str(exc), exc.code)
             bound.info("job.failed", code=exc.code, error=str(exc), detail=exc.detail)
-            return Outcome(FAILED)
+            return _counted(job, Outcome(FAILED), started)
         except asyncio.CancelledError:
             raise  # shutting down: the lease expires and the reaper re-queues the job
         except Exception as exc:
-            return await self._retry_or_fail(job, exc)
+            return _counted(job, await self._retry_or_fail(job, exc), started)
         finally:
             keepalive.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -105,9 +129,9 @@ class JobExecutor:
                 result=result,
                 finished_at=utcnow(),
             )
-        bound.info("job.succeeded", seconds=(utcnow() - started).total_seconds())
+        bound.info("job.succeeded", seconds=round(time.perf_counter() - started, 4))
         await self._announce(job, SUCCEEDED, "done", 1.0)
-        return Outcome(SUCCEEDED)
+        return _counted(job, Outcome(SUCCEEDED), started)
 
     async def _announce(self, job: Job, status: str, stage: str | None, fraction: float) -> None:
         data = {
@@ -182,6 +206,14 @@ class JobExecutor:
         if event is not None:
             await self.resources.events.publish(event)
         await self._announce(job, FAILED, job.stage, job.progress)
+
+
+def _counted(job: Job, outcome: Outcome, started: float) -> Outcome:
+    label = "retried" if outcome.status == QUEUED else outcome.status
+    metrics = work()
+    metrics.jobs.labels(job.type, label).inc()
+    metrics.job_duration.labels(job.type, label).observe(time.perf_counter() - started)
+    return outcome
 
 
 async def reap_expired(resources: Resources, tasks: TaskRegistry) -> int:

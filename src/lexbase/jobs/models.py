@@ -56,6 +56,8 @@ class Job(IdMixin, Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     error_code: Mapped[str | None] = mapped_column(String(50), default=None)
     created_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    # The trace of the request that queued it (W3C traceparent), continued by its run.
+    traceparent: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)

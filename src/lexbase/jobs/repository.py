@@ -179,6 +179,18 @@ class JobRepository(ScopedRepository[Job]):
             statement = statement.where(Job.organization_id == organization_id)
         return int((await self.session.execute(statement)).scalar_one())
 
+    async def oldest_due_at(self, organization_id: str | None = None) -> datetime | None:
+        """Since when the longest-waiting queued job has been due (None: none is waiting), of
+        one organization or of the server. A job waiting out its retry backoff is not due yet,
+        so it does not count."""
+        statement = select(func.min(Job.run_after)).where(
+            Job.status == QUEUED, Job.run_after <= utcnow()
+        )
+        if organization_id is not None:
+            statement = statement.where(Job.organization_id == organization_id)
+        oldest: datetime | None = (await self.session.execute(statement)).scalar_one()
+        return oldest
+
 
 class IdempotencyRepository:
     def __init__(self, session: Any) -> None:

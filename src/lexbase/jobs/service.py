@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lexbase.core import tracing
 from lexbase.core.db import after_commit
 from lexbase.core.resources import JOB_WAKE_INFO
 from lexbase.jobs.models import Job
@@ -63,6 +64,7 @@ async def enqueue(
             created_by=created_by,
             input_hash=input_hash,
             pipeline_version=pipeline_version,
+            traceparent=tracing.current_traceparent(),
         )
     )
     wake = session.sync_session.info.get(JOB_WAKE_INFO)

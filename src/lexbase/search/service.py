@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lexbase.core.config import Settings
 from lexbase.core.db import transaction
+from lexbase.core.metrics import work
 from lexbase.core.principal import Principal
 from lexbase.providers.base import Embedder
 from lexbase.search.deps import SearchState
@@ -118,11 +119,13 @@ class SearchService:
             focus = None
             ranked = await self.ranked(principal, request, query)
         results, facets = await self._page(principal, request, query, ranked)
+        took = time.perf_counter() - started
+        work().search_latency.labels(request.mode).observe(took)
         return SearchResponse(
             results=results,
             total=len(ranked),
             facets=facets,
-            took_ms=round((time.perf_counter() - started) * 1000, 2),
+            took_ms=round(took * 1000, 2),
             mode=request.mode,
             citations=[c.normalized for c in parse_query(request.query).citations],
             focus=None

@@ -16,8 +16,10 @@ import boto3
 import structlog
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from lexbase.core.blobs import BlobStoreUnavailable
 from lexbase.core.config import Settings
 from lexbase.providers.blobstores.local import BlobNotFound
 
@@ -113,7 +115,10 @@ class S3BlobStore:
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        try:
+            return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        except (BotoConnectionError, HTTPClientError) as exc:
+            raise BlobStoreUnavailable(f"the S3 endpoint did not answer: {exc}") from exc
 
     def _check_bucket(self) -> None:
         try:

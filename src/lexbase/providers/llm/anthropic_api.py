@@ -11,6 +11,7 @@ from typing import Any
 
 import anthropic
 
+from lexbase.core import tracing
 from lexbase.providers.llm.base import (
     ChatMessage,
     Completion,
@@ -104,6 +105,8 @@ def _request(
         request["system"] = system
     if stop:
         request["stop_sequences"] = list(stop)
+    if headers := tracing.propagation_headers():
+        request["extra_headers"] = headers  # the endpoint may continue the trace
     return request
 
 

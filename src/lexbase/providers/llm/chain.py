@@ -16,14 +16,18 @@ placeholders, and its answer comes back with them restored (providers/llm/privac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
+from opentelemetry.trace import Span, SpanKind, StatusCode
 
+from lexbase.core import tracing
+from lexbase.core.metrics import work
 from lexbase.providers.llm.base import LLM, ChatMessage, Completion, LLMError, TransientLLMError
 from lexbase.providers.llm.privacy import Privacy, Redaction, StreamRestorer
 
@@ -84,18 +88,24 @@ class LLMChain:
             redaction = _redaction(provider, privacy)
             prompt = redaction.messages(messages) if redaction else messages
             for attempt in range(self.policy.retries + 1):
+                started = time.perf_counter()
                 try:
-                    completion = await provider.complete(
-                        prompt, max_tokens=max_tokens, temperature=temperature, schema=schema
-                    )
+                    with _span(provider, max_tokens) as span:
+                        completion = await provider.complete(
+                            prompt, max_tokens=max_tokens, temperature=temperature, schema=schema
+                        )
+                        _usage(span, completion)
                 except TransientLLMError as exc:
+                    _observe(provider, "failed", started)
                     if attempt < self.policy.retries:
                         await asyncio.sleep(self.policy.backoff(attempt, exc.retry_after))
                         continue
                     self._failed(provider, exc)
                 except LLMError as exc:
+                    _observe(provider, "failed", started)
                     self._failed(provider, exc)
                 else:
+                    _observe(provider, "succeeded", started, completion)
                     self._succeeded(provider)
                     if redaction is not None:
                         completion = replace(completion, text=redaction.restore(completion.text))
@@ -116,12 +126,22 @@ class LLMChain:
             prompt = redaction.messages(messages) if redaction else messages
             for attempt in range(self.policy.retries + 1):
                 started = False
+                clock = time.perf_counter()
                 restorer = StreamRestorer(redaction) if redaction else None
+                # Not made current: the caller's code runs between the pieces.
+                span = tracing.tracer().start_span(
+                    f"llm {provider.name}",
+                    kind=SpanKind.CLIENT,
+                    attributes=_call(provider, max_tokens),
+                )
                 try:
                     async for piece in provider.stream(
                         prompt, max_tokens=max_tokens, temperature=temperature
                     ):
                         started = True
+                        if isinstance(piece, Completion):
+                            _observe(provider, "succeeded", clock, piece)
+                            _usage(span, piece)
                         if restorer is None:
                             yield piece
                         elif isinstance(piece, Completion):
@@ -131,6 +151,8 @@ class LLMChain:
                         elif shown := restorer.feed(piece):
                             yield shown
                 except TransientLLMError as exc:
+                    _observe(provider, "failed", clock)
+                    _failed_span(span, exc)
                     if started:
                         self._failed(provider, exc)
                         raise
@@ -139,12 +161,16 @@ class LLMChain:
                         continue
                     self._failed(provider, exc)
                 except LLMError as exc:
+                    _observe(provider, "failed", clock)
+                    _failed_span(span, exc)
                     self._failed(provider, exc)
                     if started:
                         raise
                 else:
                     self._succeeded(provider)
                     return
+                finally:
+                    span.end()
                 break
         raise AllProvidersFailed("no language model answered")
 
@@ -170,6 +196,58 @@ class LLMChain:
     async def close(self) -> None:
         for provider in self.providers:
             await provider.close()
+
+
+def _call(provider: LLM, max_tokens: int) -> dict[str, str | int]:
+    """A model call's span attributes (OpenTelemetry's generative-AI conventions); the
+    prompt and the answer are never recorded."""
+    return {
+        "gen_ai.system": provider.name,
+        "gen_ai.request.model": provider.model,
+        "gen_ai.request.max_tokens": max_tokens,
+    }
+
+
+@contextlib.contextmanager
+def _span(provider: LLM, max_tokens: int) -> Iterator[Span]:
+    with tracing.tracer().start_as_current_span(
+        f"llm {provider.name}",
+        kind=SpanKind.CLIENT,
+        attributes=_call(provider, max_tokens),
+        record_exception=False,
+    ) as span:
+        try:
+            yield span
+        except LLMError as exc:
+            _failed_span(span, exc)
+            raise
+
+
+def _usage(span: Span, completion: Completion) -> None:
+    span.set_attributes(
+        {
+            "gen_ai.response.model": completion.model,
+            "gen_ai.usage.input_tokens": completion.usage.prompt_tokens,
+            "gen_ai.usage.output_tokens": completion.usage.completion_tokens,
+        }
+    )
+
+
+def _failed_span(span: Span, exc: LLMError) -> None:
+    span.set_status(StatusCode.ERROR, type(exc).__name__)
+    span.set_attribute("error.type", type(exc).__name__)
+
+
+def _observe(
+    provider: LLM, outcome: str, started: float, completion: Completion | None = None
+) -> None:
+    metrics = work()
+    labels = (provider.name, provider.model)
+    metrics.model_calls.labels(*labels, outcome).inc()
+    metrics.model_latency.labels(*labels).observe(time.perf_counter() - started)
+    if completion is not None:
+        metrics.model_tokens.labels(*labels, "prompt").inc(completion.usage.prompt_tokens)
+        metrics.model_tokens.labels(*labels, "completion").inc(completion.usage.completion_tokens)
 
 
 def _redaction(provider: LLM, privacy: Privacy | None) -> Redaction | None:

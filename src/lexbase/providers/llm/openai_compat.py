@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import openai
 
+from lexbase.core import tracing
 from lexbase.providers.llm.base import (
     ChatMessage,
     Completion,
@@ -124,6 +125,8 @@ class OpenAICompatibleLLM(RemoteLLM):
         }
         if stop:
             request["stop"] = list(stop)
+        if headers := tracing.propagation_headers():
+            request["extra_headers"] = headers  # the endpoint may continue the trace
         return request
 
     def _response_format(self, schema: Mapping[str, Any]) -> dict[str, Any]:
