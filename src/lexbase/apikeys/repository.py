@@ -8,6 +8,7 @@ from sqlalchemy import Select, or_, select, update
 
 from lexbase.apikeys.models import ApiKey
 from lexbase.core.scope import ScopedRepository
+from lexbase.users.models import User
 
 
 class ApiKeyRepository(ScopedRepository[ApiKey]):
@@ -15,6 +16,16 @@ class ApiKeyRepository(ScopedRepository[ApiKey]):
 
     async def by_hash(self, key_hash: str) -> ApiKey | None:
         return await self.get_one_or_none(select(ApiKey).where(ApiKey.key_hash == key_hash))
+
+    async def with_owner(self, key_hash: str) -> tuple[ApiKey, User] | None:
+        """The key with this digest and the user it belongs to, in one statement."""
+        statement = (
+            select(ApiKey, User)
+            .join(User, User.id == ApiKey.user_id)
+            .where(ApiKey.key_hash == key_hash)
+        )
+        row = (await self.session.execute(statement)).one_or_none()
+        return None if row is None else (row[0], row[1])
 
     async def active_owner(self, key_hash: str, now: datetime) -> str | None:
         """The user whose unrevoked, unexpired key has this digest."""

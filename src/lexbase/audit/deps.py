@@ -12,7 +12,7 @@ from lexbase.core.errors import ValidationFailed
 from lexbase.core.types import UtcTimestamp
 
 
-def audit_filters(
+async def audit_filters(
     start: Annotated[
         UtcTimestamp | None, Query(alias="from", description="Events at or after (ISO-8601)")
     ] = None,
@@ -36,7 +36,7 @@ def audit_filters(
 AuditFiltersDep = Annotated[AuditFilters, Depends(audit_filters)]
 
 
-def read_audit(request: Request) -> ReadAudit:
+async def read_audit(request: Request) -> ReadAudit:
     reads: ReadAudit = request.app.state.read_audit
     return reads
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lexbase.apikeys.models import ApiKey
 from lexbase.apikeys.repository import ApiKeyRepository
 from lexbase.auth.errors import InvalidToken, PermissionDenied
+from lexbase.auth.identity import VERIFIED_CLAIMS
 from lexbase.auth.models import AuthSession
 from lexbase.auth.repository import SessionRepository
 from lexbase.core.config import Settings
@@ -25,7 +26,13 @@ from lexbase.core.db import transaction, utcnow
 from lexbase.core.deps import ResourcesDep, SettingsDep
 from lexbase.core.permissions import Permission, Role, Scope
 from lexbase.core.principal import Principal
-from lexbase.core.security import API_KEY_PREFIX, InvalidTokenError, decode_access_token, digest
+from lexbase.core.security import (
+    API_KEY_PREFIX,
+    AccessClaims,
+    InvalidTokenError,
+    decode_access_token,
+    digest,
+)
 from lexbase.users.models import User
 from lexbase.users.repository import UserRepository
 
@@ -34,12 +41,13 @@ _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
 async def _from_api_key(session: AsyncSession, key: str) -> Principal:
-    api_key = await ApiKeyRepository(session).by_hash(digest(key))
-    if api_key is None or api_key.revoked_at is not None:
+    found = await ApiKeyRepository(session).with_owner(digest(key))
+    if found is None or found[0].revoked_at is not None:
         raise InvalidToken()
+    api_key, user = found
     if not _live_key(api_key, utcnow()):
         raise InvalidToken("API key has expired")
-    user = await _active_user(session, api_key.user_id, api_key.organization_id)
+    _require_active(user, api_key.organization_id)
     scopes = frozenset(Scope(s) for s in api_key.scopes) if api_key.scopes is not None else None
     return Principal(
         user_id=user.id,
@@ -52,15 +60,19 @@ async def _from_api_key(session: AsyncSession, key: str) -> Principal:
     )
 
 
-async def _from_access_token(session: AsyncSession, settings: Settings, token: str) -> Principal:
+async def _from_access_token(
+    session: AsyncSession, settings: Settings, token: str, verified: AccessClaims | None = None
+) -> Principal:
+    """`verified`: the token's claims when this request already checked its signature."""
     try:
-        claims = decode_access_token(settings, token)
+        claims = verified or decode_access_token(settings, token)
     except InvalidTokenError:
         raise InvalidToken() from None
-    auth_session = await SessionRepository(session).get(claims.session_id)
-    if auth_session is None or not _live_session(auth_session, claims.user_id, utcnow()):
+    found = await SessionRepository(session).with_user(claims.session_id)
+    if found is None or not _live_session(found[0], claims.user_id, utcnow()):
         raise InvalidToken()
-    user = await _active_user(session, claims.user_id, claims.organization_id)
+    auth_session, user = found
+    _require_active(user, claims.organization_id)
     return Principal(
         user_id=user.id,
         organization_id=user.organization_id,
@@ -151,16 +163,29 @@ async def get_principal(
         credential, resolve = bearer.credentials, None
     else:
         raise InvalidToken("Authentication required")
-    # Its own short read transaction, ended before the route runs: sharing the route's
-    # session would make every POST hold SQLite's write lock for the whole request, even a
-    # read-only one such as search.
-    async with transaction(resources.sessionmaker) as session:
+    # One statement of its own, ended before the route runs: sharing the route's session
+    # would make every POST hold SQLite's write lock for the whole request, even a read-only
+    # one such as search. Each lookup reads one joined row, so it needs no transaction.
+    async with transaction(resources.statement_reads) as session:
         if resolve is not None:
             principal = await resolve(session, credential)
+        elif credential.strip().startswith(API_KEY_PREFIX):  # a key sent as a bearer token
+            principal = await _from_api_key(session, credential.strip())
         else:
-            principal = await authenticate(session, settings, credential)
+            principal = await _from_access_token(
+                session, settings, credential.strip(), _verified(request, credential.strip())
+            )
     request.state.principal = principal
     return principal
+
+
+def _verified(request: Request, token: str) -> AccessClaims | None:
+    """The claims of `token` if the rate limiter verified this very token for this request."""
+    checked = getattr(request.state, VERIFIED_CLAIMS, None)
+    if isinstance(checked, tuple) and checked[0] == token:
+        claims: AccessClaims = checked[1]
+        return claims
+    return None
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

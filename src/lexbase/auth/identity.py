@@ -20,6 +20,8 @@ from lexbase.core.db import utcnow
 from lexbase.core.security import API_KEY_PREFIX, InvalidTokenError, decode_access_token, digest
 
 _TTL_SECONDS = 60.0
+# Request state key: (token, its verified claims), set when the rate limiter checked them.
+VERIFIED_CLAIMS = "lexbase_verified_claims"
 _MAX_ENTRIES = 10_000
 
 
@@ -37,9 +39,13 @@ class CredentialOwners:
             owner = await self._key_owner(credential)
         else:
             try:
-                owner = decode_access_token(self.settings, credential).user_id
+                claims = decode_access_token(self.settings, credential)
             except InvalidTokenError:
                 owner = None
+            else:
+                owner = claims.user_id
+                # Verified once per request: authentication reads them from here.
+                scope.setdefault("state", {})[VERIFIED_CLAIMS] = (credential, claims)
         return f"user:{owner}" if owner else None
 
     async def _key_owner(self, key: str) -> str | None:

@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 
 from lexbase.auth.models import AuthSession, LoginThrottle, Organization, RefreshToken
 from lexbase.core.repository import Repository
+from lexbase.users.models import User
 
 
 class OrganizationRepository(Repository[Organization]):
@@ -23,6 +24,17 @@ class OrganizationRepository(Repository[Organization]):
 
 class SessionRepository(Repository[AuthSession]):
     model = AuthSession
+
+    async def with_user(self, session_id: str) -> tuple[AuthSession, User] | None:
+        """The sign-in session and its user, in one statement (every authenticated request
+        asks this: one round trip, no transaction needed)."""
+        statement = (
+            select(AuthSession, User)
+            .join(User, User.id == AuthSession.user_id)
+            .where(AuthSession.id == session_id)
+        )
+        row = (await self.session.execute(statement)).one_or_none()
+        return None if row is None else (row[0], row[1])
 
     async def revoke(self, session_id: str, reason: str, at: datetime) -> None:
         await self.session.execute(

@@ -73,7 +73,7 @@ async def _login_body(request: Request) -> LoginRequest:
     raise UnsupportedMediaType("Send JSON or an application/x-www-form-urlencoded form")
 
 
-def auth_service(session: SessionDep, resources: ResourcesDep) -> AuthService:
+async def auth_service(session: SessionDep, resources: ResourcesDep) -> AuthService:
     return AuthService(session, resources.settings, resources.passwords)
 
 

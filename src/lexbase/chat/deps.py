@@ -52,7 +52,7 @@ class ChatState:
             await self.llm.close()
 
 
-def get_chat_state(request: Request) -> ChatState:
+async def get_chat_state(request: Request) -> ChatState:
     state: ChatState = request.app.state.chat
     return state
 

@@ -26,7 +26,7 @@ from lexbase.search.deps import SearchStateDep
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
 
-def chat_service(
+async def chat_service(
     resources: ResourcesDep, search: SearchStateDep, chat: ChatStateDep
 ) -> ChatService:
     # No request-wide session: the service takes short ones of its own, so no database lock

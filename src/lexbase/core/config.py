@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     otel_service_name: str = "lexbase"
     # The share of traces kept (a trace is kept or dropped whole, from its first span).
     otel_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    # Sentry (or a server speaking its protocol): unexpected errors of requests and jobs are
+    # reported there, without personal data. Unset: nothing is reported.
+    sentry_dsn: SecretStr | None = None
 
     # Embeddings: a local model from an installed package (see providers/embedders).
     embedder: Literal["minilm", "model2vec"] = "model2vec"

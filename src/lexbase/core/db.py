@@ -79,6 +79,7 @@ class TimestampMixin:
 
 
 WRITE_OPTION = "lexbase_write"
+_STATEMENT_OPTION = "lexbase_statement_reads"
 
 
 def apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -94,10 +95,12 @@ def apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(connection: Any) -> None:
     """Writers take SQLite's write lock up front: a deferred transaction that upgrades later
-    fails at once with SQLITE_BUSY when another writer got there first (no busy wait)."""
-    if connection.get_execution_options().get(WRITE_OPTION):
+    fails at once with SQLITE_BUSY when another writer got there first (no busy wait).
+    Statement reads begin nothing: each statement is atomic on its own."""
+    options = connection.get_execution_options()
+    if options.get(WRITE_OPTION):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
+    elif not options.get(_STATEMENT_OPTION):
         connection.exec_driver_sql("BEGIN")
 
 
@@ -140,15 +143,18 @@ def create_sessionmaker(
 ) -> async_sessionmaker[AsyncSession]:
     """Sessions for reads, or (write=True) for units of work that will write.
 
-    `autocommit` (PostgreSQL): every statement is its own transaction — no BEGIN or COMMIT,
-    and a one-round-trip liveness check at checkout instead of three — for reads that need
-    no snapshot shared between their statements. SQLite reads are unchanged. `info` is
-    copied into every session (the lifespan puts its event bus there)."""
+    `autocommit`: every statement is its own transaction — no BEGIN (on SQLite each BEGIN
+    costs three trips to the driver's thread; on PostgreSQL, no COMMIT either, and a
+    one-round-trip liveness check at checkout instead of three) — for reads that need no
+    snapshot shared between their statements. `info` is copied into every session (the
+    lifespan puts its event bus there)."""
     bind = engine
     if write:
         bind = engine.execution_options(**{WRITE_OPTION: True})
     elif autocommit and engine.dialect.name == "postgresql":
         bind = engine.execution_options(isolation_level="AUTOCOMMIT")
+    elif autocommit:
+        bind = engine.execution_options(**{_STATEMENT_OPTION: True})
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False, info=info)
 
 

@@ -15,6 +15,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lexbase.core import sentry
 from lexbase.core.context import RequestContext, set_current_request
 from lexbase.core.errors import (
     DEPENDENCY_DOWN_MESSAGE,
@@ -150,6 +151,7 @@ class RequestContextMiddleware:
                 )
                 return
             log.exception("request.unhandled_error", error_type=type(exc).__name__)
+            sentry.report(exc, request_id=request_id, route=route_template(scope))
             if response_started:
                 raise
             await send_json_error(

@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 
 from lexbase.audit.deps import ReadAuditDep
 from lexbase.auth.deps import Reader, Writer
-from lexbase.core.deps import ResourcesDep, SessionDep
+from lexbase.core.deps import ResourcesDep, SessionDep, StatementSessionDep
 from lexbase.core.errors import PayloadTooLarge
 from lexbase.core.pagination import Page, PageDep
 from lexbase.documents.errors import DocumentNotReady
@@ -98,7 +98,7 @@ async def list_documents(
 async def get_document(
     document_id: str,
     principal: Reader,
-    session: SessionDep,
+    session: StatementSessionDep,  # one scoped SELECT
     resources: ResourcesDep,
     reads: ReadAuditDep,
 ) -> DocumentOut:

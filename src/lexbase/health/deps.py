@@ -10,7 +10,7 @@ from lexbase.core.deps import SettingsDep
 from lexbase.core.errors import NotFound, Unauthorized
 
 
-def metrics_scraper(request: Request, settings: SettingsDep) -> None:
+async def metrics_scraper(request: Request, settings: SettingsDep) -> None:
     token = settings.metrics_token
     if token is None:
         if settings.is_production:

@@ -66,7 +66,7 @@ class IntelligenceState:
         return self._model
 
 
-def get_intelligence_state(request: Request) -> IntelligenceState:
+async def get_intelligence_state(request: Request) -> IntelligenceState:
     state: IntelligenceState = request.app.state.intelligence
     return state
 

@@ -28,7 +28,7 @@ from lexbase.intelligence.service import AnalysisService
 router = APIRouter(tags=["document intelligence"])
 
 
-def analysis_service(resources: ResourcesDep, state: IntelligenceStateDep) -> AnalysisService:
+async def analysis_service(resources: ResourcesDep, state: IntelligenceStateDep) -> AnalysisService:
     return AnalysisService(resources, state)
 
 

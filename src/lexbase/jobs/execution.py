@@ -20,7 +20,7 @@ from datetime import timedelta
 import structlog
 from opentelemetry.trace import SpanKind, StatusCode
 
-from lexbase.core import tracing
+from lexbase.core import sentry, tracing
 from lexbase.core.db import DATABASE_ERRORS, transaction, utcnow
 from lexbase.core.events import Event
 from lexbase.core.metrics import work
@@ -174,6 +174,7 @@ class JobExecutor:
             log.error(
                 "job.failed", job_id=job.id, code=code, attempts=job.attempts, exc_info=exc, **error
             )
+            sentry.report(exc, job_id=job.id, job_type=job.type, code=code)
             return Outcome(FAILED)
         delay = backoff_seconds(job.attempts, settings.job_retry_base_seconds)
         async with transaction(self.resources.write_sessionmaker) as session:

@@ -26,7 +26,7 @@ from celery.signals import worker_ready
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
-from lexbase.core import tracing
+from lexbase.core import sentry, tracing
 from lexbase.core.config import Settings
 from lexbase.core.logging import configure_logging
 from lexbase.core.metrics import enable_multiprocess, multiprocess_registry
@@ -57,6 +57,7 @@ def run_worker(
     # Before the pool forks: its processes' metrics go to files this process serves summed,
     # and they inherit the tracer provider (its exporter's thread restarts in each fork).
     tracing.configure(settings)
+    sentry.configure(settings)
     # In the data directory, not the temp dir: a full temp disk must not break the metrics'
     # memory-mapped files (a write to one on a full disk kills the process).
     run_dir = settings.data_dir / "run"

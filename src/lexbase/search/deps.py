@@ -34,7 +34,7 @@ class SearchState:
         )
 
 
-def get_search_state(request: Request) -> SearchState:
+async def get_search_state(request: Request) -> SearchState:
     state: SearchState = request.app.state.search
     return state
 

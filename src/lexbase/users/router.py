@@ -16,7 +16,7 @@ from lexbase.users.service import UserService
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-def user_service(session: SessionDep, resources: ResourcesDep) -> UserService:
+async def user_service(session: SessionDep, resources: ResourcesDep) -> UserService:
     return UserService(session, resources.settings, resources.passwords)
 
 

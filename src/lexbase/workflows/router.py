@@ -23,7 +23,7 @@ from lexbase.workflows.service import WorkflowService
 router = APIRouter(prefix="/workflows", tags=["workflows"])
 
 
-def workflow_service(session: SessionDep, resources: ResourcesDep) -> WorkflowService:
+async def workflow_service(session: SessionDep, resources: ResourcesDep) -> WorkflowService:
     return WorkflowService(session, resources)
 
 
