@@ -217,11 +217,9 @@ def floor_server(database_url: str, workdir: Path) -> Iterator[Replica]:
 
 
 def serve_environment(data_dir: Path, port: int) -> dict[str, str]:
-    inherited = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("LEXBASE_") or k == "LEXBASE_MODEL_DIR"
-    }
+    from tests.support.serve import inherited_environment
+
+    inherited = inherited_environment()
     return {
         **inherited,
         "LEXBASE_ENV": "test",

@@ -3,7 +3,6 @@ WebSockets, then every secret it used is looked for in the process's stdout and 
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +12,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.support.serve import LEXBASE, lexbase_serve
+from tests.support.serve import LEXBASE, inherited_environment, lexbase_serve
 from tests.support.services import find_free_port
 
 PASSWORD = "Logbook-Quiet-Secret-77"
@@ -21,11 +20,7 @@ SECRET_KEY = "serve-logs-4c1e9a7b2d8f6e3a5b0c9d7e1f2a4b6c8d0e"
 
 
 def _environment(data_dir: Path, port: int, level: str) -> dict[str, str]:
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("LEXBASE_") or k == "LEXBASE_MODEL_DIR"
-    }
+    base = inherited_environment()
     return {
         **base,
         "LEXBASE_ENV": "test",

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import IN_CI
+
 ROOT = Path(__file__).resolve().parents[2]
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def tool(name: str, *preferred: Path) -> str:

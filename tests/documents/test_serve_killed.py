@@ -15,18 +15,14 @@ from typing import Any
 import httpx
 
 from tests.documents.helpers import FILINGS
-from tests.support.serve import LEXBASE, lexbase_serve
+from tests.support.serve import LEXBASE, inherited_environment, lexbase_serve
 from tests.support.services import find_free_port
 
 PASSWORD = "Kill-Restart-Resume-42"
 
 
 def serve_environment(data_dir: Path, port: int) -> dict[str, str]:
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("LEXBASE_") or k == "LEXBASE_MODEL_DIR"
-    }
+    base = inherited_environment()
     return {
         **base,
         "LEXBASE_DATA_DIR": str(data_dir),

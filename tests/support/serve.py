@@ -16,6 +16,16 @@ import httpx
 LEXBASE = [sys.executable, "-m", "lexbase"]
 
 
+def inherited_environment() -> dict[str, str]:
+    """This process's environment without its `LEXBASE_` settings (the shared model directory
+    kept), for a `lexbase` process whose settings the caller gives."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("LEXBASE_") or k == "LEXBASE_MODEL_DIR"
+    }
+
+
 @contextmanager
 def lexbase_serve(
     env: dict[str, str], port: int, log: Path

@@ -18,7 +18,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from tests.support.serve import LEXBASE, inherited_environment
 from tests.support.services import (
     MotoServer,
     PostgresServer,
@@ -36,7 +36,6 @@ from tests.support.services import (
     find_free_port,
 )
 
-LEXBASE = [sys.executable, "-m", "lexbase"]
 TEST_SECRET = "lexbase-tests-9f2c4e7a1b3d5f60718293a4b5c6d7e8"
 BUCKET = "lexbase-topology"
 
@@ -354,11 +353,7 @@ def environment(
     s3_url: str,
     extra: dict[str, str],
 ) -> dict[str, str]:
-    inherited = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("LEXBASE_") or k == "LEXBASE_MODEL_DIR"
-    }
+    inherited = inherited_environment()
     return {
         **inherited,
         "LEXBASE_ENV": "test",
