@@ -479,12 +479,17 @@ def _http_answers(url: str, timeout: float = 0.5) -> bool:
 
 @dataclass
 class MotoServer:
-    """A running throwaway S3-compatible server (moto in server mode), state in memory."""
+    """A running throwaway S3-compatible server (moto in server mode), state in memory.
+
+    Started with a journal, moto's recorder appends every request to a file, and
+    `start_again()` replays it into the restarted server: the objects outlive the process, as
+    they would on a server that keeps them on disk."""
 
     url: str
     port: int
     workdir: Path = field(repr=False)
     process: subprocess.Popen[bytes] = field(repr=False)
+    journal: Path | None = None
     region: str = "us-east-1"
     access_key_id: str = "testing"
     secret_access_key: str = "testing"  # moto accepts any credentials
@@ -492,6 +497,24 @@ class MotoServer:
     def ping(self) -> bool:
         """Return True if the server answers HTTP."""
         return _http_answers(f"{self.url}/moto-api/")
+
+    def kill(self) -> None:
+        """SIGKILL the server, as a crash would."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def start_again(self) -> None:
+        """Start the server again on its port and replay its journal into it."""
+        if self.journal is None:
+            msg = "this moto server keeps no journal: a restart would forget its objects"
+            raise RuntimeError(msg)
+        self.process = _spawn_moto(self.workdir, self.port, self.journal)
+        _await_moto(self)
+        request = urllib.request.Request(  # noqa: S310 - loopback test server
+            f"{self.url}/moto-api/recorder/replay-recording", method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=120):  # noqa: S310
+            pass
 
     def stop(self) -> None:
         """Terminate the server and delete its directory."""
@@ -507,8 +530,35 @@ class MotoServer:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def start_moto(base_dir: Path) -> MotoServer:
-    """Start moto's S3-compatible server on a free port of 127.0.0.1."""
+def _spawn_moto(workdir: Path, port: int, journal: Path | None) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    if journal is not None:
+        env |= {"MOTO_ENABLE_RECORDING": "True", "MOTO_RECORDER_FILEPATH": str(journal)}
+    with (workdir / "moto.log").open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            env=env,
+        )
+
+
+def _await_moto(server: MotoServer) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not server.ping():
+        if server.process.poll() is not None or time.monotonic() > deadline:
+            output = (server.workdir / "moto.log").read_text(errors="replace")[-2000:]
+            server.stop()
+            msg = f"moto.server did not answer HTTP on port {server.port}:\n{output}"
+            raise ServiceUnavailable(msg)
+        time.sleep(0.05)
+
+
+def start_moto(base_dir: Path, *, journal: bool = False) -> MotoServer:
+    """Start moto's S3-compatible server on a free port of 127.0.0.1 (with `journal`, one
+    that `start_again()` can restart without losing its objects)."""
     try:
         import moto.server  # noqa: F401 - only checks that moto[server] is installed
     except ImportError as exc:
@@ -516,28 +566,19 @@ def start_moto(base_dir: Path) -> MotoServer:
         raise ServiceUnavailable(msg) from exc
     workdir = _make_service_dir(base_dir, "moto-")
     port = find_free_port()
-    log = (workdir / "moto.log").open("wb")
+    journal_path = workdir / "journal.jsonl" if journal else None
     try:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-        )
+        process = _spawn_moto(workdir, port, journal_path)
     except OSError as exc:
-        log.close()
         shutil.rmtree(workdir, ignore_errors=True)
         msg = f"cannot run moto.server: {exc}"
         raise ServiceUnavailable(msg) from exc
-    log.close()  # the child has its own copy of the descriptor
-    server = MotoServer(url=f"http://127.0.0.1:{port}", port=port, workdir=workdir, process=process)
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while not server.ping():
-        if process.poll() is not None or time.monotonic() > deadline:
-            output = (workdir / "moto.log").read_text(errors="replace")[-2000:]
-            server.stop()
-            msg = f"moto.server did not answer HTTP on port {port}:\n{output}"
-            raise ServiceUnavailable(msg)
-        time.sleep(0.05)
+    server = MotoServer(
+        url=f"http://127.0.0.1:{port}",
+        port=port,
+        workdir=workdir,
+        process=process,
+        journal=journal_path,
+    )
+    _await_moto(server)
     return server

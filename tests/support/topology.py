@@ -3,9 +3,10 @@ PostgreSQL + pgvector, Redis and an S3-compatible server (moto) shared by two `l
 replicas behind nginx and two `lexbase worker` processes, each replica and worker with a data
 directory of its own. Every part is a real process that a test can kill, restart or cut off.
 
-S3 is reached through a `FaultGate` (a TCP relay a test can close and reopen): moto keeps its
-objects in memory, so an S3 outage is made at the network boundary — connections dropped and
-refused, then accepted again — rather than by restarting moto, which would forget them.
+S3 is reached through a `FaultGate` (a TCP relay a test can close and reopen). moto keeps its
+objects in memory; started with a journal (its request recorder) it can be SIGKILLed and started
+again with its objects replayed, and the gate stays closed while it replays, so the replicas and
+workers see a server that went away and came back whole.
 """
 
 from __future__ import annotations
