@@ -48,6 +48,7 @@ from lexbase.jobs.runner import JobRunner
 from lexbase.matters.router import router as matters_router
 from lexbase.organizations.router import router as organizations_router
 from lexbase.providers.embedders import embedder_spec
+from lexbase.providers.llm import traces as llm_traces
 from lexbase.providers.resources import open_resources
 from lexbase.realtime.connections import ConnectionLimits
 from lexbase.realtime.router import router as realtime_router
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None, tasks: TaskRegistry | None = No
     tracing.configure(settings)
     tracing.instrument_app(app)
     sentry.configure(settings)
+    llm_traces.configure(settings)
     app.state.ws_connections = ConnectionLimits(
         settings.ws_max_per_user, settings.ws_max_per_address
     )

@@ -10,14 +10,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
 from lexbase.app import create_app
 from tests.chat.test_conversations import CONTRACT, QUESTION, assert_quotes_verbatim, indexed
 from tests.conftest import SettingsFactory
 from tests.factories import Tenant
-from tests.support.services import find_free_port
+from tests.support.serve import on_loopback
 
 API = "/api/v1"
 
@@ -25,16 +24,8 @@ API = "/api/v1"
 @asynccontextmanager
 async def serving(make_settings: SettingsFactory) -> AsyncIterator[str]:
     app = create_app(make_settings(chat_answer_mode="extractive"))
-    port = find_free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
-        await asyncio.sleep(0.02)
-    try:
+    async with on_loopback(app) as port:
         yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @asynccontextmanager

@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 
 from lexbase.app import create_app
@@ -24,24 +23,18 @@ from tests.chat.test_conversations import (
 )
 from tests.conftest import SettingsFactory
 from tests.factories import Tenant
-from tests.support.services import find_free_port
+from tests.support.serve import on_loopback
 
 API = "/api/v1"
 
 
 @asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    port = find_free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
-        await asyncio.sleep(0.02)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as c:
-            yield c
-    finally:
-        server.should_exit = True
-        await task
+    async with (
+        on_loopback(app) as port,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as c,
+    ):
+        yield c
 
 
 async def events(response: httpx.Response) -> AsyncIterator[tuple[str, dict[str, Any]]]:

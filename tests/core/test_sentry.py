@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,7 +20,7 @@ from lexbase.app import create_app
 from lexbase.core import sentry
 from tests.api.test_envelope import probe
 from tests.conftest import SettingsFactory, running
-from tests.support.services import find_free_port
+from tests.support.serve import on_loopback
 
 
 @asynccontextmanager
@@ -42,16 +41,8 @@ async def recorder() -> AsyncIterator[tuple[list[bytes], int]]:
         return Response("{}", media_type="application/json")
 
     app = Starlette(routes=[Route("/api/{project}/envelope/", envelope, methods=["POST"])])
-    port = find_free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
-        await asyncio.sleep(0.02)
-    try:
+    async with on_loopback(app) as port:
         yield received, port
-    finally:
-        server.should_exit = True
-        await task
 
 
 def events(bodies: list[bytes]) -> list[dict[str, Any]]:

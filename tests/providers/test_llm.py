@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -36,6 +35,7 @@ from lexbase.providers.llm import (
 )
 from lexbase.providers.llm.local import LocalLLM, bundled_model
 from lexbase.providers.llm.openai_compat import OpenAICompatibleLLM
+from tests.support.serve import on_loopback
 from tests.support.services import find_free_port
 
 QUESTION = [
@@ -145,16 +145,8 @@ class FaultProxy:
 async def proxy(llama_server: str) -> AsyncIterator[tuple[FaultProxy, str]]:
     faults = FaultProxy(llama_server)
     app = Starlette(routes=[Route("/v1/chat/completions", faults.handle, methods=["POST"])])
-    port = find_free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
-        await asyncio.sleep(0.02)
-    try:
+    async with on_loopback(app) as port:
         yield faults, f"http://127.0.0.1:{port}/v1"
-    finally:
-        server.should_exit = True
-        await task
 
 
 def remote(base_url: str, timeout: float = 60.0, **options: Any) -> OpenAICompatibleLLM:

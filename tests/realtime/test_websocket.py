@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -19,26 +18,15 @@ from lexbase.jobs.registry import TaskRegistry
 from tests.conftest import SettingsFactory
 from tests.documents.helpers import upload
 from tests.factories import Tenant
-from tests.support.services import find_free_port
+from tests.support.serve import on_loopback
 
 
 @asynccontextmanager
 async def live_server(
     make_settings: SettingsFactory, tasks: TaskRegistry | None = None
 ) -> AsyncIterator[str]:
-    port = find_free_port()
-    config = uvicorn.Config(
-        create_app(make_settings(), tasks), host="127.0.0.1", port=port, log_config=None
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
-        await asyncio.sleep(0.02)
-    try:
+    async with on_loopback(create_app(make_settings(), tasks)) as port:
         yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def collect(ws: Any, until: str, limit: float = 60.0) -> list[dict[str, Any]]:

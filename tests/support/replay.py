@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.support.services import find_free_port
+from tests.support.serve import on_loopback
 
 RECORDED = Path(__file__).parent.parent / "providers" / "recorded"
 
@@ -134,16 +133,5 @@ async def replay_server() -> AsyncIterator[tuple[Replay, str]]:
             Route("/v1/models/{rest:path}", server.gemini, methods=["POST"]),
         ]
     )
-    port = find_free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, timeout_graceful_shutdown=1
-    )
-    uv = uvicorn.Server(config)
-    task = asyncio.create_task(uv.serve())
-    while not uv.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
-        await asyncio.sleep(0.02)
-    try:
+    async with on_loopback(app, timeout_graceful_shutdown=1) as port:
         yield server, f"http://127.0.0.1:{port}"
-    finally:
-        uv.should_exit = True
-        await task

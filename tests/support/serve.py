@@ -1,19 +1,43 @@
-"""Run a real `lexbase serve` process for a test, and stop it (and its workers) after."""
+"""Run a real `lexbase serve` process for a test, and stop it (and its workers) after; serve an
+ASGI app over real HTTP inside a test's event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
+import uvicorn
+
+from tests.support.services import find_free_port
 
 LEXBASE = [sys.executable, "-m", "lexbase"]
+
+
+@asynccontextmanager
+async def on_loopback(app: Any, **config: Any) -> AsyncIterator[int]:
+    """Serve the ASGI `app` with uvicorn on a free port of 127.0.0.1, in this event loop, for
+    the block; the port."""
+    port = find_free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, **config)
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
+        await asyncio.sleep(0.02)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        await task
 
 
 def inherited_environment() -> dict[str, str]:

@@ -135,6 +135,14 @@ class Settings(BaseSettings):
     # Sentry (or a server speaking its protocol): unexpected errors of requests and jobs are
     # reported there, without personal data. Unset: nothing is reported.
     sentry_dsn: SecretStr | None = None
+    # Langfuse: each model call is sent as a generation (model, parameters, tokens, latency,
+    # outcome, and its prompt and answer with personal data replaced as for an external model,
+    # unless the organization turned redaction off). Set all three, or none: nothing is sent.
+    langfuse_host: str | None = None
+    langfuse_public_key: str | None = None
+    langfuse_secret_key: SecretStr | None = None
+    # false: no prompt or answer is sent, only the call's model, tokens, latency and outcome.
+    langfuse_capture_content: bool = True
 
     # Embeddings: a local model from an installed package (see providers/embedders).
     embedder: Literal["minilm", "model2vec"] = "model2vec"
@@ -331,6 +339,31 @@ class Settings(BaseSettings):
         if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
             raise ValueError(
                 "set both LEXBASE_S3_ACCESS_KEY_ID and LEXBASE_S3_SECRET_ACCESS_KEY, or neither"
+            )
+        return self
+
+    @field_validator(
+        "otel_exporter_endpoint",
+        "sentry_dsn",
+        "langfuse_host",
+        "langfuse_public_key",
+        "langfuse_secret_key",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `.env.example` lists them empty: an empty value leaves the feature off.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _langfuse_is_complete(self) -> Self:
+        given = [self.langfuse_host, self.langfuse_public_key, self.langfuse_secret_key]
+        if any(v is not None for v in given) and any(v is None for v in given):
+            raise ValueError(
+                "set LEXBASE_LANGFUSE_HOST, LEXBASE_LANGFUSE_PUBLIC_KEY and "
+                "LEXBASE_LANGFUSE_SECRET_KEY together, or none of them"
             )
         return self
 

@@ -23,6 +23,7 @@ from lexbase.core.db import DATABASE_ERRORS
 from lexbase.jobs.dispatch import QUEUE, RUN_JOB, Publisher
 from lexbase.jobs.execution import JobExecutor, Outcome
 from lexbase.jobs.registry import TaskRegistry
+from lexbase.providers.llm import traces as llm_traces
 from lexbase.providers.resources import open_resources
 
 # Builds the task registry inside each worker process (a module-level function: the sweeper
@@ -146,6 +147,7 @@ class _JobProcess:
         self.publisher.close()
         self.loop.run_until_complete(self.resources.close())
         self.loop.close()
+        llm_traces.shutdown()  # what this process's model calls queued for Langfuse
 
 
 def _allow_child_processes() -> None:

@@ -36,6 +36,7 @@ from lexbase.jobs.celery_app import TaskFactory, create_celery_app
 from lexbase.jobs.dispatch import JobDispatcher, Publisher
 from lexbase.jobs.registry import TaskRegistry
 from lexbase.jobs.repository import JobRepository
+from lexbase.providers.llm import traces as llm_traces
 from lexbase.providers.resources import open_resources
 
 log = structlog.get_logger(__name__)
@@ -58,6 +59,7 @@ def run_worker(
     # and they inherit the tracer provider (its exporter's thread restarts in each fork).
     tracing.configure(settings)
     sentry.configure(settings)
+    llm_traces.configure(settings)
     # In the data directory, not the temp dir: a full temp disk must not break the metrics'
     # memory-mapped files (a write to one on a full disk kills the process).
     run_dir = settings.data_dir / "run"

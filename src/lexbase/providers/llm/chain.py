@@ -30,6 +30,7 @@ from lexbase.core import tracing
 from lexbase.core.metrics import work
 from lexbase.providers.llm.base import LLM, ChatMessage, Completion, LLMError, TransientLLMError
 from lexbase.providers.llm.privacy import Privacy, Redaction, StreamRestorer
+from lexbase.providers.llm.traces import Generation
 
 log = structlog.get_logger(__name__)
 
@@ -89,6 +90,7 @@ class LLMChain:
             prompt = redaction.messages(messages) if redaction else messages
             for attempt in range(self.policy.retries + 1):
                 started = time.perf_counter()
+                generation = Generation(provider, messages, max_tokens, temperature, privacy)
                 try:
                     with _span(provider, max_tokens) as span:
                         completion = await provider.complete(
@@ -97,19 +99,24 @@ class LLMChain:
                         _usage(span, completion)
                 except TransientLLMError as exc:
                     _observe(provider, "failed", started)
+                    generation.failed(exc)
                     if attempt < self.policy.retries:
                         await asyncio.sleep(self.policy.backoff(attempt, exc.retry_after))
                         continue
                     self._failed(provider, exc)
                 except LLMError as exc:
                     _observe(provider, "failed", started)
+                    generation.failed(exc)
                     self._failed(provider, exc)
                 else:
                     _observe(provider, "succeeded", started, completion)
                     self._succeeded(provider)
                     if redaction is not None:
                         completion = replace(completion, text=redaction.restore(completion.text))
+                    generation.succeeded(completion)
                     return completion
+                finally:
+                    generation.close()
                 break
         raise AllProvidersFailed("no language model answered")
 
@@ -134,14 +141,22 @@ class LLMChain:
                     kind=SpanKind.CLIENT,
                     attributes=_call(provider, max_tokens),
                 )
+                generation = Generation(provider, messages, max_tokens, temperature, privacy)
                 try:
                     async for piece in provider.stream(
                         prompt, max_tokens=max_tokens, temperature=temperature
                     ):
+                        if not started:
+                            generation.first_piece()
                         started = True
                         if isinstance(piece, Completion):
                             _observe(provider, "succeeded", clock, piece)
                             _usage(span, piece)
+                            generation.succeeded(
+                                replace(piece, text=redaction.restore(piece.text))
+                                if redaction is not None
+                                else piece
+                            )
                         if restorer is None:
                             yield piece
                         elif isinstance(piece, Completion):
@@ -153,6 +168,7 @@ class LLMChain:
                 except TransientLLMError as exc:
                     _observe(provider, "failed", clock)
                     _failed_span(span, exc)
+                    generation.failed(exc)
                     if started:
                         self._failed(provider, exc)
                         raise
@@ -163,6 +179,7 @@ class LLMChain:
                 except LLMError as exc:
                     _observe(provider, "failed", clock)
                     _failed_span(span, exc)
+                    generation.failed(exc)
                     self._failed(provider, exc)
                     if started:
                         raise
@@ -171,6 +188,7 @@ class LLMChain:
                     return
                 finally:
                     span.end()
+                    generation.close()
                 break
         raise AllProvidersFailed("no language model answered")
 
