@@ -32,7 +32,6 @@ from lexbase.core.middleware import (
     BodySizeLimitMiddleware,
     RequestContextMiddleware,
 )
-from lexbase.core.processes import WorkerLost
 from lexbase.core.ratelimit import RateLimitMiddleware, RateLimitPolicy
 from lexbase.core.resources import Resources
 from lexbase.documents.blobs import run_sweeper
@@ -47,7 +46,6 @@ from lexbase.jobs.router import router as jobs_router
 from lexbase.jobs.runner import JobRunner
 from lexbase.matters.router import router as matters_router
 from lexbase.organizations.router import router as organizations_router
-from lexbase.providers.embedders import embedder_spec
 from lexbase.providers.llm import traces as llm_traces
 from lexbase.providers.resources import open_resources
 from lexbase.realtime.connections import ConnectionLimits
@@ -101,7 +99,9 @@ def create_app(settings: Settings | None = None, tasks: TaskRegistry | None = No
         registry = tasks or task_registry(app.state.intelligence, app.state.search)
         runner = await start_embedded_runner(resources, registry)
         dispatcher = await start_dispatcher(resources)
-        warm = asyncio.create_task(warm_up(resources, app.state.search, workers=runner is not None))
+        warm = asyncio.create_task(
+            warm_up(resources, app.state.search, registry if runner is not None else None)
+        )
         app.state.warm_up = warm  # done once search and the worker processes are ready
         sweeper = asyncio.create_task(run_sweeper(resources), name="blob-sweeper")
         rollups = asyncio.create_task(run_rollups(resources), name="usage-rollups")
@@ -213,20 +213,13 @@ async def prepare_search(resources: Resources, search: SearchState) -> None:
         log.warning("search.prepare_failed", error_type=type(exc).__name__, error=str(exc))
 
 
-async def warm_up(resources: Resources, search: SearchState, *, workers: bool) -> None:
-    """Off the request path at startup: search's embedder, then (embedded runner) the worker
-    processes with the pipeline and embedder loaded. Failures are logged, not fatal."""
+async def warm_up(resources: Resources, search: SearchState, tasks: TaskRegistry | None) -> None:
+    """Off the request path at startup: search's embedder, then (embedded runner: `tasks`)
+    what the job handlers load before their first job — the worker processes with the
+    pipeline and embedder. Failures are logged, not fatal."""
     await prepare_search(resources, search)
-    if not (workers and resources.settings.worker_warm_up):
-        return
-    from lexbase.ingest.embedding import warm_worker
-
-    try:
-        await resources.processes.warm(
-            warm_worker, embedder_spec(resources.settings), limit_seconds=300
-        )
-    except (WorkerLost, OSError) as exc:
-        log.warning("processes.warm_up_failed", error=str(exc))
+    if tasks is not None and resources.settings.worker_warm_up:
+        await tasks.warm(resources)
 
 
 async def start_embedded_runner(resources: Resources, tasks: TaskRegistry) -> JobRunner | None:

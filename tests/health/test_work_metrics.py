@@ -54,10 +54,10 @@ async def test_jobs_documents_and_searches_are_counted(
     assert moved("lexbase_job_duration_seconds_count", **job) == 1
     assert moved("lexbase_job_duration_seconds_sum", **job) > 0
     assert moved("lexbase_search_duration_seconds_count", mode="keyword") == 1
-    # Nothing waits now, and the embedded runner's two workers are counted.
+    # Nothing waits now, and the embedded runner's workers are counted (4 by default).
     assert sample(after, "lexbase_queue_depth") == 0
     assert sample(after, "lexbase_queue_oldest_age_seconds") == 0
-    assert sample(after, "lexbase_workers") == 2
+    assert sample(after, "lexbase_workers") == 4
     assert 0 < sample(after, "lexbase_data_disk_free_ratio") <= 1
 
 

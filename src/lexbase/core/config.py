@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal, Self
@@ -25,6 +26,10 @@ class Environment(enum.StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
     TEST = "test"
+
+
+def _one_per_core() -> int:
+    return min(os.cpu_count() or 1, 4)
 
 
 class Settings(BaseSettings):
@@ -100,8 +105,13 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = Field(default=15, ge=1, le=1440)
     login_failures_per_ip: str = "50 per 15 minutes"
 
-    embedded_workers: int = Field(default=2, ge=0, le=64)
-    worker_processes: int = Field(default=1, ge=1, le=64)
+    # Jobs run at once by `lexbase serve` (embedded mode). More than the worker processes:
+    # while one job stores its output (the database is the service's own process's work),
+    # the processes already have the next documents to work on.
+    embedded_workers: int = Field(default=4, ge=0, le=64)
+    # Processes for the CPU-heavy stages, per runner (the embedded service, each Celery pool
+    # process): one per core, up to four.
+    worker_processes: int = Field(default_factory=lambda: _one_per_core(), ge=1, le=64)
     worker_memory_mb: int = Field(default=1536, ge=256, le=65536)
     worker_warm_up: bool = True
     job_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
@@ -355,6 +365,13 @@ class Settings(BaseSettings):
         # `.env.example` lists them empty: an empty value leaves the feature off.
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("worker_processes", mode="before")
+    @classmethod
+    def _empty_is_one_per_core(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return _one_per_core()
         return value
 
     @model_validator(mode="after")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, Text, cast, delete, func, select, text, update
+from sqlalchemy import Select, Text, cast, delete, func, insert, select, text, update
 
 from lexbase.core.principal import Principal
 from lexbase.core.repository import Repository
@@ -160,18 +161,23 @@ class DocumentContentRepository(Repository[Chunk]):
         self,
         document_id: str,
         text: DocumentText,
-        chunks: Sequence[Chunk],
-        citations: Sequence[DocumentCitation],
+        chunks: Sequence[dict[str, Any]],
+        citations: Sequence[dict[str, Any]],
         profile: DocumentProfile,
     ) -> None:
+        """`chunks` and `citations` are rows of `Chunk` and `DocumentCitation` (column values):
+        inserted in bulk, a statement per batch rather than an object per row (a long
+        contract has thousands of chunks, and SQLite's one writer waits for them)."""
         for model in (Chunk, DocumentCitation, DocumentText, DocumentProfile):
             await self.session.execute(delete(model).where(model.document_id == document_id))
         await ensure_organization_index(self.session, profile.organization_id)
         self.session.add(text)
         self.session.add(profile)
-        self.session.add_all(chunks)
-        self.session.add_all(citations)
         await self.session.flush()
+        if chunks:
+            await self.session.execute(insert(Chunk), chunks)
+        if citations:
+            await self.session.execute(insert(DocumentCitation), citations)
 
     def chunks_of(self, document_id: str) -> Select[Chunk]:
         return select(Chunk).where(Chunk.document_id == document_id).order_by(Chunk.ordinal)

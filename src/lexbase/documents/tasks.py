@@ -20,12 +20,11 @@ from lexbase.analytics.service import record_usage
 from lexbase.core.db import transaction, utcnow
 from lexbase.core.events import Event
 from lexbase.core.metrics import work
+from lexbase.core.processes import WorkerLost
 from lexbase.core.resources import Resources
 from lexbase.documents.events import status_event
 from lexbase.documents.models import (
-    Chunk,
     Document,
-    DocumentCitation,
     DocumentProfile,
     DocumentText,
 )
@@ -37,7 +36,12 @@ from lexbase.ingest.types import Detected, FileKind
 from lexbase.jobs.models import Job
 from lexbase.jobs.registry import JobContext, PermanentJobError
 from lexbase.jobs.repository import JobRepository
-from lexbase.providers.embedders import embedder_spec, prepare_embedder
+from lexbase.providers.embedders import (
+    EmbedderSpec,
+    embedder_spec,
+    is_prepared,
+    prepare_embedder,
+)
 
 if TYPE_CHECKING:
     from lexbase.ingest.embedding import Embedded
@@ -54,6 +58,9 @@ def limits_for(resources: Resources) -> Limits:
 
 
 class IngestDocument:
+    async def warm(self, resources: Resources) -> None:
+        await warm_ingest_processes(resources)
+
     async def run(self, context: JobContext) -> dict[str, Any] | None:
         resources = context.resources
         document = await self._start(context)
@@ -62,21 +69,23 @@ class IngestDocument:
         await context.progress("extract", 0.1)
         data = await resources.blobs.get(document.blob_key)
         detected = Detected(kind=_kind(document.kind), content_type=document.content_type)
+        spec = embedder_spec(resources.settings)
+        await _prepared(spec)
         # Imported here: the stage libraries load in the worker processes, not the API.
-        from lexbase.ingest.pipeline import run_pipeline
+        from lexbase.ingest.embedding import process_document
 
         try:
-            output = await resources.processes.run(
-                run_pipeline,
+            output, embedded = await resources.processes.run(
+                process_document,
                 data,
                 detected,
                 limits_for(resources),
+                spec,
+                document.title,
                 limit_seconds=resources.settings.ingest_timeout_seconds,
             )
         except (FileRejected, UnsupportedFileType) as exc:
             raise PermanentJobError(public_message(exc), exc.code, detail=exc.message) from None
-        await context.progress("embed", 0.6)
-        embedded = await self._embed(context, document.title, output)
         await context.progress("index", 0.9)
         stored = await self._store(context, document.id, output, embedded)
         if not stored:
@@ -96,20 +105,6 @@ class IngestDocument:
             await context.resources.events.publish(status_event(document))
         return document
 
-    async def _embed(self, context: JobContext, title: str, output: PipelineOutput) -> Embedded:
-        from lexbase.ingest.embedding import embed_passages, passage_text
-
-        resources = context.resources
-        spec = embedder_spec(resources.settings)
-        await asyncio.to_thread(prepare_embedder, spec)
-        texts = [passage_text(title, c.section, c.text) for c in output.chunks]
-        return await resources.processes.run(
-            embed_passages,
-            spec,
-            texts,
-            limit_seconds=resources.settings.ingest_timeout_seconds,
-        )
-
     async def _store(
         self, context: JobContext, document_id: str, output: PipelineOutput, embedded: Embedded
     ) -> bool:
@@ -120,23 +115,22 @@ class IngestDocument:
                 return False
             scope = {"organization_id": document.organization_id, "matter_id": document.matter_id}
             chunks = [
-                Chunk(
-                    document_id=document_id,
-                    ordinal=c.ordinal,
-                    page=c.page,
-                    start=c.start,
-                    end=c.end,
-                    section=c.section,
-                    text=c.text,
-                    embedding=vector,
-                    embedding_model=embedded.model,
+                {
+                    "document_id": document_id,
+                    "ordinal": c.ordinal,
+                    "page": c.page,
+                    "start": c.start,
+                    "end": c.end,
+                    "section": c.section,
+                    "text": c.text,
+                    "embedding": vector,
+                    "embedding_model": embedded.model,
                     **scope,
-                )
+                }
                 for c, vector in zip(output.chunks, embedded.vectors, strict=True)
             ]
             citations = [
-                DocumentCitation(document_id=document_id, **scope, **asdict(c))
-                for c in metadata.citations
+                {"document_id": document_id, **scope, **asdict(c)} for c in metadata.citations
             ]
             text = DocumentText(
                 document_id=document_id,
@@ -185,6 +179,26 @@ class IngestDocument:
         document = await DocumentRepository(session).mark_failed(_subject(job), message, code)
         work().documents.labels(stage=job.stage or "queued", outcome="failed").inc()
         return None if document is None else status_event(document)
+
+
+async def warm_ingest_processes(resources: Resources) -> None:
+    """Start the worker processes with the pipeline imported and the embedder loaded, so
+    the first document does not wait for them. A failure is logged: they load lazily."""
+    from lexbase.ingest.embedding import warm_worker
+
+    try:
+        await resources.processes.warm(
+            warm_worker, embedder_spec(resources.settings), limit_seconds=300
+        )
+    except (WorkerLost, OSError) as exc:
+        log.warning("processes.warm_up_failed", error=str(exc))
+
+
+async def _prepared(spec: EmbedderSpec) -> None:
+    """The embedder's files made before a worker process loads it (a worker process may not
+    use the memory a distillation needs; made once, at the first document)."""
+    if not is_prepared(spec):
+        await asyncio.to_thread(prepare_embedder, spec)
 
 
 def _metadata_json(output: PipelineOutput) -> dict[str, Any]:

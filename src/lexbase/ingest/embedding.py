@@ -10,11 +10,17 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
+from lexbase.ingest.limits import Limits
+from lexbase.ingest.types import Detected
 from lexbase.providers.embedders import EmbedderSpec, get_embedder
+
+if TYPE_CHECKING:
+    from lexbase.ingest.pipeline import PipelineOutput
 
 
 @dataclass(frozen=True)
@@ -44,3 +50,16 @@ def embed_passages(spec: EmbedderSpec, texts: Sequence[str]) -> Embedded:
     started = time.perf_counter()
     vectors = embedder.embed_passages(texts)
     return Embedded(vectors, embedder.name, embedder.version, time.perf_counter() - started)
+
+
+def process_document(
+    data: bytes, detected: Detected, limits: Limits, spec: EmbedderSpec, title: str
+) -> tuple[PipelineOutput, Embedded]:
+    """Runs in a worker process: the whole pipeline, then the chunks' vectors, in one call —
+    the chunks are embedded where they were made instead of travelling to the service's
+    process and back."""
+    from lexbase.ingest.pipeline import run_pipeline
+
+    output = run_pipeline(data, detected, limits)
+    texts = [passage_text(title, c.section, c.text) for c in output.chunks]
+    return output, embed_passages(spec, texts)

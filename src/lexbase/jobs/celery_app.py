@@ -115,7 +115,12 @@ class _JobProcess:
         _allow_child_processes()
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
-        self.resources = open_resources(settings)
+        # This process runs one job at a time, and a job one stage call at a time: one stage
+        # process is all it can use (parallelism comes from the worker's concurrency).
+        self.resources = open_resources(settings.model_copy(update={"worker_processes": 1}))
+        if settings.worker_warm_up:
+            self.loop.run_until_complete(tasks.warm(self.resources))
+            log.info("worker.process_warm")
         self.executor = JobExecutor(self.resources, tasks)
         self.publisher = Publisher(app, settings)
 

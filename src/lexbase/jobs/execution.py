@@ -144,8 +144,8 @@ class JobExecutor:
         }
         # The matter as it is now, not as it was when the job was claimed: a document moved
         # behind a wall meanwhile takes its job's events with it.
-        try:
-            async with transaction(self.resources.sessionmaker) as session:
+        try:  # one statement: no transaction needed around it
+            async with transaction(self.resources.statement_reads) as session:
                 matter_id = await JobRepository(session).matter_of(job.id)
         except DATABASE_ERRORS:
             log.warning("job.announce_skipped", job_id=job.id)

@@ -62,6 +62,14 @@ class TaskRegistry:
     def types(self) -> tuple[str, ...]:
         return tuple(self._handlers)
 
+    async def warm(self, resources: Resources) -> None:
+        """Let each handler that has something to load before its first job (`warm`) load it
+        now: a process that runs jobs calls this as it starts."""
+        for handler in self._handlers.values():
+            warm = getattr(handler, "warm", None)
+            if warm is not None:
+                await warm(resources)
+
     def with_handlers(self, handlers: Mapping[str, JobHandler]) -> TaskRegistry:
         """This registry plus (or with replaced) `handlers`."""
         return TaskRegistry({**self._handlers, **handlers})

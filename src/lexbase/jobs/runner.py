@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 
 import structlog
 
@@ -30,13 +31,20 @@ class JobRunner:
         self.executor = JobExecutor(resources, tasks)
         self.owner = self.executor.owner
         self.poll_seconds = resources.settings.job_poll_seconds
-        self._wake = asyncio.Event()
+        # Idle workers, each waiting on its own event: a new job wakes one of them, not all
+        # (every claim is a write transaction; a herd of them would queue for the writer).
+        self._idle: deque[asyncio.Event] = deque()
+        self._pending = False  # a job came while no worker was idle
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
     def notify(self) -> None:
-        """A job was committed: wake an idle worker now instead of at the next poll."""
-        self._wake.set()
+        """A job was committed: wake one idle worker now instead of at the next poll. A
+        worker that claims a job wakes the next, so a batch of jobs fans out."""
+        if self._idle:
+            self._idle.popleft().set()
+        else:
+            self._pending = True
 
     async def start(self) -> None:
         for index in range(self.workers):
@@ -46,7 +54,6 @@ class JobRunner:
 
     async def stop(self) -> None:
         self._stopping = True
-        self._wake.set()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -62,10 +69,9 @@ class JobRunner:
                 log.exception("jobs.claim_failed", worker=index)
                 job = None
             if job is None:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                await self._idle_until_woken()
                 continue
+            self.notify()  # there may be more
             try:
                 await self.execute(job)
             except DATABASE_ERRORS:
@@ -73,6 +79,19 @@ class JobRunner:
                 # expire and the reaper hands the job out again; this worker carries on.
                 log.exception("job.outcome_not_recorded", job_id=job.id)
                 await asyncio.sleep(self.poll_seconds)
+
+    async def _idle_until_woken(self) -> None:
+        if self._pending:
+            self._pending = False
+            return
+        wake = asyncio.Event()
+        self._idle.append(wake)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=self.poll_seconds)
+        finally:
+            with contextlib.suppress(ValueError):
+                self._idle.remove(wake)
 
     async def execute(self, job: Job) -> None:
         """Run one claimed job to an outcome: succeeded, re-queued with backoff, or failed."""
