@@ -1,7 +1,7 @@
 """End-to-end ingestion throughput on text PDFs, against the bare pipeline on the same files.
 
     .venv/bin/python benchmarks/ingest_benchmark.py [--files N] [--mode embedded|celery|both]
-        [--workers N] [--processes N] [--celery-workers N] [--concurrency N] [--runs N]
+        [--workers N] [--processes N] [--celery-workers N] [--concurrency N] [--runs N] [--ceiling]
 
 Uploads the contract PDFs in shared/fixtures/contracts-pdf through the real API (in-process
 ASGI) and waits until every document is indexed, watching as a client would (one list request
@@ -69,6 +69,20 @@ def bare_pipeline(files: list[Path], model_dir: Path) -> tuple[float, int]:
         embedder.embed_passages([passage_text(path.name, c.section, c.text) for c in output.chunks])
         pages += len(output.extracted.pages)
     return time.perf_counter() - started, pages
+
+
+def _floor_in_process(files: list[Path]) -> tuple[float, int]:
+    return bare_pipeline(files, MODEL_DIR)
+
+
+def two_floors_at_once(files: list[Path]) -> float:
+    """Pages/s of two processes each running the whole floor at the same time: what the
+    machine's cores give when nothing but the floor's work runs (its ceiling)."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        results = pool.map(_floor_in_process, [files, files])
+    return sum(pages for _, pages in results) / max(seconds for seconds, _ in results)
 
 
 def cpu_seconds() -> dict[str, float]:
@@ -256,6 +270,9 @@ def main() -> None:
     parser.add_argument("--celery-workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=2, help="per Celery worker")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument(
+        "--ceiling", action="store_true", help="also time two floors at once (the cores' limit)"
+    )
     args = parser.parse_args()
     configure_logging("WARNING", json=False)
     pdfs = sorted(p for p in CONTRACTS.iterdir() if p.suffix.lower() == ".pdf")
@@ -269,6 +286,9 @@ def main() -> None:
             f"run {run}: bare pipeline (1 process): {bare_pages} pages in {bare_seconds:.2f}s"
             f" = {bare_rate:.1f} pages/s"
         )
+        if args.ceiling:
+            ceiling = two_floors_at_once(files)
+            print(f"  two floors at once: {ceiling:.1f} pages/s = {ceiling / bare_rate:.2f}x")
         if args.mode in ("embedded", "both"):
             result = asyncio.run(through_embedded(files, args.workers, args.processes))
             label = f"embedded ({args.workers} jobs at once, {args.processes} processes)"
