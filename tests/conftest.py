@@ -151,8 +151,10 @@ def make_settings(database_url: str, tmp_path: Path) -> SettingsFactory:
             "database_url": database_url,
             "secret_key": TEST_SECRET,
             "log_json": True,
-            # Tests start worker processes only when a job needs them (one app per test).
+            # Tests start worker processes only when a job needs them (one app per test), and
+            # one is enough for a test's few documents: each started process costs seconds.
             "worker_warm_up": False,
+            "worker_processes": 1,
             # Analyses use the rules alone unless a test asks for the model's fields (seconds
             # a call on this CPU); tests/intelligence/test_model_fields.py does.
             "analysis_model_fields": "off",
