@@ -111,6 +111,7 @@ async def test_a_trickled_body_is_cut_off_after_the_grace_period(
     # Each byte comes well within the idle limit: only the average rate gives it away.
     exchange = Exchange(trickle(credentials(tenant), every=0.1))
     async with app.router.lifespan_context(app):
+        await app.state.warm_up  # start-up work must not stall the loop while the clock runs
         elapsed = await post(app, exchange)
 
     assert_timed_out(exchange)
@@ -133,6 +134,7 @@ async def test_a_silent_client_is_cut_off_by_the_idle_limit(
     body = credentials(tenant)
     exchange = Exchange([(0, body[:10]), (3600, body[10:])])
     async with app.router.lifespan_context(app):
+        await app.state.warm_up  # start-up work must not stall the loop while the clock runs
         elapsed = await post(app, exchange)
 
     assert_timed_out(exchange)
@@ -156,6 +158,7 @@ async def test_a_slow_but_steady_body_gets_its_answer(
     # so a loaded machine's scheduling stalls do not cut it off either.
     exchange = Exchange([(0.1, body[i : i + 25]) for i in range(0, len(body), 25)])
     async with app.router.lifespan_context(app):
+        await app.state.warm_up  # start-up work must not stall the loop while the clock runs
         elapsed = await post(app, exchange)
 
     assert exchange.status == 200, exchange.body
@@ -187,6 +190,7 @@ async def test_the_app_taking_its_time_does_not_count_against_the_client(
     app.include_router(probe)
     exchange = Exchange([(0, b"x" * 100), (0, b"y" * 100)])
     async with app.router.lifespan_context(app):
+        await app.state.warm_up
         await post(app, exchange, "/api/v1/_probe/late-reader")
 
     assert exchange.status == 200, exchange.body

@@ -33,6 +33,8 @@ def serve_environment(data_dir: Path, port: int) -> dict[str, str]:
         "LEXBASE_JOB_POLL_SECONDS": "0.2",
         "LEXBASE_JOB_RETRY_BASE_SECONDS": "0",
         "LEXBASE_JOB_MAX_ATTEMPTS": "3",
+        # One worker process to start and kill (the default is one per core).
+        "LEXBASE_WORKER_PROCESSES": "1",
     }
 
 

@@ -58,6 +58,9 @@ KNOBS: dict[str, Any] = {
     "job_max_attempts": 5,
     "celery_concurrency": 1,
     "rate_limit_enabled": False,
+    # A pool process starts its stage process at the first job, not at start: these tests
+    # start and kill workers many times (the distributed tier runs them warmed).
+    "worker_warm_up": False,
 }
 
 
