@@ -43,7 +43,9 @@ async def test_search_answers_at_once_while_the_model_is_made(
     headers = tenant["paralegal"].headers
     model_dir = tmp_path / "models"
     model_dir.mkdir()
-    settings = make_settings(model_dir=model_dir)
+    # The readiness probes get the time a machine busy making the model and indexing needs:
+    # this test is about the model's states, not about how fast the database answers.
+    settings = make_settings(model_dir=model_dir, ready_timeout_seconds=15)
     async with running(create_app(settings)) as c:
         # Another process (`lexbase prepare-models`, a worker) is making the model: the
         # server waits for it, exactly as on a first start, until it is done.
