@@ -10,12 +10,18 @@ CODE := src tests $(wildcard benchmarks)
 # the machine has one, else from PyTorch's CPU index — never the multi-GB CUDA build.
 TORCH_SOURCE := $(if $(wildcard /opt/wheels/torch-*.whl),--find-links /opt/wheels,--extra-index-url https://download.pytorch.org/whl/cpu)
 
-.PHONY: run install dev test test-distributed test-fast lint format provision clean help
+# llama.cpp is compiled at install for x86-64 with AVX2, not for the building machine's own
+# CPU: a native build on a CPU with AMX (Intel Sapphire Rapids and later) crashes on its first
+# token, and a build made on one machine must run on the others. Override to tune.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+
+.PHONY: run install dev test test-distributed test-through-proxy test-fast lint format provision clean help
 
 help:
 	@echo "make run       install into .venv, migrate, prepare models, serve (embedded mode)"
 	@echo "make test      install dev deps, provision services (as root), run the whole suite"
 	@echo "make test-distributed  only the multi-process tier: replicas behind nginx, workers, faults"
+	@echo "make test-through-proxy  the API tests over HTTP against that tier"
 	@echo "make lint      ruff + mypy"
 
 $(BIN)/python:
@@ -52,6 +58,11 @@ test: $(DEV_STAMP) provision
 # behind nginx and two workers on 127.0.0.1, then faults while work flows (tests/distributed).
 test-distributed: $(DEV_STAMP) provision
 	$(BIN)/pytest -m distributed -p no:cacheprovider tests/distributed
+
+# The API tests (those using the `client` fixture) over HTTP through the distributed tier's
+# proxy: two replicas, two Celery workers, PostgreSQL, Redis, S3 (tests/conftest.py).
+test-through-proxy: $(DEV_STAMP) provision
+	$(BIN)/pytest --through-proxy -p no:cacheprovider
 
 test-fast: $(DEV_STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider -k "not postgres"

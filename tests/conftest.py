@@ -6,6 +6,11 @@ service does (background jobs use their own sessions, which a wrapping rollback 
 isolation comes from a fresh SQLite file or from truncating every table after each test.
 
 Outside CI a missing PostgreSQL or Redis skips that tier with a loud notice; with CI=true it fails.
+
+`pytest --through-proxy` runs the API tests (those that talk to the service through the `client`
+fixture) against the distributed tier instead: two `lexbase serve` replicas behind nginx, two
+Celery workers, PostgreSQL, Redis and S3 (tests/support/topology.py), each test's requests
+going over HTTP through the proxy (`make test-through-proxy`).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -40,6 +45,9 @@ from tests.support.services import (
     start_redis,
 )
 
+if TYPE_CHECKING:
+    from tests.support.topology import Topology
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 configure_logging("INFO", json=True)
@@ -48,6 +56,31 @@ configure_logging("INFO", json=True)
 MODEL_DIR = Path(__file__).resolve().parents[1] / ".cache" / "models"
 os.environ.setdefault("LEXBASE_MODEL_DIR", str(MODEL_DIR))
 TEST_SECRET = "lexbase-tests-9f2c4e7a1b3d5f60718293a4b5c6d7e8"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--through-proxy",
+        action="store_true",
+        help="run the API tests over HTTP against the distributed tier (replicas behind nginx)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Through the proxy: only the API tests, once each, on the tier's PostgreSQL."""
+    if not config.getoption("--through-proxy"):
+        return
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec is not None else None
+        api_test = "client" in getattr(item, "fixturenames", ())
+        if api_test and backend == "postgres" and item.get_closest_marker("in_process") is None:
+            kept.append(item)
+        else:
+            dropped.append(item)
+    config.hook.pytest_deselected(items=dropped)
+    items[:] = kept
 
 
 def _unavailable(what: str, exc: Exception) -> None:
@@ -175,9 +208,54 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def client(make_settings: SettingsFactory) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    make_settings: SettingsFactory, request: pytest.FixtureRequest
+) -> AsyncIterator[httpx.AsyncClient]:
+    if request.config.getoption("--through-proxy"):
+        tier: Topology = request.getfixturevalue("proxy_tier")
+        forget_rate_limits(tier.redis.url)
+        async with httpx.AsyncClient(base_url=tier.url, timeout=60) as c:
+            yield c
+        return
     async with running(create_app(make_settings())) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def proxy_tier(
+    postgres_server: PostgresServer,
+    redis_server: RedisServer,
+    services_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Topology]:
+    """The distributed tier the API tests reach through its proxy (`--through-proxy`): it
+    shares the run's PostgreSQL, which each test's tenants are written to and truncated from."""
+    from tests.support.topology import find_nginx, topology
+
+    try:
+        find_nginx()
+        s3 = start_moto(services_dir)
+    except ServiceUnavailable as exc:
+        _unavailable("the distributed tier", exc)
+    try:
+        with topology(tmp_path_factory.mktemp("proxy-tier"), postgres_server, redis_server, s3) as tier:
+            yield tier
+    finally:
+        s3.stop()
+
+
+def forget_rate_limits(url: str) -> None:
+    """Each test starts with no requests counted, as an in-process app does (the replicas
+    count in Redis, which outlives a test)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter("lexbase:rl*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 @pytest.fixture
