@@ -238,7 +238,8 @@ def proxy_tier(
     except ServiceUnavailable as exc:
         _unavailable("the distributed tier", exc)
     try:
-        with topology(tmp_path_factory.mktemp("proxy-tier"), postgres_server, redis_server, s3) as tier:
+        directory = tmp_path_factory.mktemp("proxy-tier")
+        with topology(directory, postgres_server, redis_server, s3) as tier:
             yield tier
     finally:
         s3.stop()
