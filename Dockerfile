@@ -18,8 +18,8 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PATH=/opt/venv/bin:$PATH \
     LEXBASE_MODEL_DIR=/opt/lexbase/models \
     # llama.cpp is compiled at install; without this it is tuned to the build machine's CPU
-    # and may die with SIGILL on another.
-    CMAKE_ARGS="-DGGML_NATIVE=OFF"
+    # and may die on another (a native build on an AMX CPU crashes outright). As the Makefile.
+    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
 
 # Package versions come with the pinned base image's Debian release; pinning each one too
 # breaks the build whenever Debian's security archive replaces that exact version.

@@ -15,13 +15,12 @@ TORCH_SOURCE := $(if $(wildcard /opt/wheels/torch-*.whl),--find-links /opt/wheel
 # token, and a build made on one machine must run on the others. Override to tune.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: run install dev test test-distributed test-through-proxy test-fast lint format provision clean help
+.PHONY: run install dev test test-distributed test-fast lint format provision clean help
 
 help:
 	@echo "make run       install into .venv, migrate, prepare models, serve (embedded mode)"
 	@echo "make test      install dev deps, provision services (as root), run the whole suite"
-	@echo "make test-distributed  only the multi-process tier: replicas behind nginx, workers, faults"
-	@echo "make test-through-proxy  the API tests over HTTP against that tier"
+	@echo "make test-distributed  only the multi-process tier: the API tests through its proxy, faults"
 	@echo "make lint      ruff + mypy"
 
 $(BIN)/python:
@@ -54,14 +53,10 @@ provision:
 test: $(DEV_STAMP) provision
 	$(BIN)/pytest --cov --cov-report=term:skip-covered --durations=25 -p no:cacheprovider
 
-# The distributed tier alone (`make test` runs it too): PostgreSQL, Redis, S3, two API replicas
-# behind nginx and two workers on 127.0.0.1, then faults while work flows (tests/distributed).
+# The distributed tier alone (`make test` runs all of it too): PostgreSQL, Redis, S3, two API
+# replicas behind nginx and two workers on 127.0.0.1; the API tests over HTTP through its proxy,
+# then faults while work flows (tests/distributed).
 test-distributed: $(DEV_STAMP) provision
-	$(BIN)/pytest -m distributed -p no:cacheprovider tests/distributed
-
-# The API tests (those using the `client` fixture) over HTTP through the distributed tier's
-# proxy: two replicas, two Celery workers, PostgreSQL, Redis, S3 (tests/conftest.py).
-test-through-proxy: $(DEV_STAMP) provision
 	$(BIN)/pytest --through-proxy -p no:cacheprovider
 
 test-fast: $(DEV_STAMP)

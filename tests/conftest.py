@@ -7,17 +7,22 @@ isolation comes from a fresh SQLite file or from truncating every table after ea
 
 Outside CI a missing PostgreSQL or Redis skips that tier with a loud notice; with CI=true it fails.
 
-`pytest --through-proxy` runs the API tests (those that talk to the service through the `client`
-fixture) against the distributed tier instead: two `lexbase serve` replicas behind nginx, two
-Celery workers, PostgreSQL, Redis and S3 (tests/support/topology.py), each test's requests
-going over HTTP through the proxy (`make test-through-proxy`).
+The API tests (those that talk to the service through the `client` fixture) run their PostgreSQL
+variant against the distributed tier instead of an app in the test's process: two `lexbase serve`
+replicas behind nginx, two Celery workers, Redis and S3 (tests/support/topology.py), on a
+database of their own in the run's PostgreSQL; each request goes over HTTP through the proxy.
+`--in-process` keeps every test in this process; `--through-proxy` runs only the API tests through
+the proxy and the tier's fault tests (tests/distributed): `make test-distributed`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -28,6 +33,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from lexbase.app import create_app
@@ -56,31 +62,47 @@ configure_logging("INFO", json=True)
 MODEL_DIR = Path(__file__).resolve().parents[1] / ".cache" / "models"
 os.environ.setdefault("LEXBASE_MODEL_DIR", str(MODEL_DIR))
 TEST_SECRET = "lexbase-tests-9f2c4e7a1b3d5f60718293a4b5c6d7e8"
+TIER_DATABASE = "lexbase_tier"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--through-proxy",
         action="store_true",
-        help="run the API tests over HTTP against the distributed tier (replicas behind nginx)",
+        help="run only the API tests through the distributed tier's proxy, and its fault tests",
+    )
+    parser.addoption(
+        "--in-process",
+        action="store_true",
+        help="run the API tests' PostgreSQL variant in this process, not through the tier",
+    )
+
+
+def proxied(node: pytest.Item) -> bool:
+    """Whether this test's requests go through the distributed tier's proxy: the PostgreSQL
+    variant of an API test, unless it needs the app in this process."""
+    if node.config.getoption("--in-process") and not node.config.getoption("--through-proxy"):
+        return False
+    callspec = getattr(node, "callspec", None)
+    backend = callspec.params.get("backend") if callspec is not None else None
+    return (
+        "client" in getattr(node, "fixturenames", ())
+        and backend == "postgres"
+        and node.get_closest_marker("in_process") is None
     )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Through the proxy: only the API tests, once each, on the tier's PostgreSQL."""
+    """`--through-proxy`: the distributed tier's own tests and the API tests, once each,
+    through the tier."""
     if not config.getoption("--through-proxy"):
         return
-    kept, dropped = [], []
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        backend = callspec.params.get("backend") if callspec is not None else None
-        api_test = "client" in getattr(item, "fixturenames", ())
-        if api_test and backend == "postgres" and item.get_closest_marker("in_process") is None:
-            kept.append(item)
-        else:
-            dropped.append(item)
-    config.hook.pytest_deselected(items=dropped)
-    items[:] = kept
+
+    def tier_test(item: pytest.Item) -> bool:
+        return proxied(item) or item.get_closest_marker("distributed") is not None
+
+    config.hook.pytest_deselected(items=[item for item in items if not tier_test(item)])
+    items[:] = [item for item in items if tier_test(item)]
 
 
 def _unavailable(what: str, exc: Exception) -> None:
@@ -143,13 +165,38 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+async def _wait_idle(url: str, limit: float = 60.0) -> None:
+    """Until no job is queued or running (bounded): the work a test started is over."""
+    engine = create_async_engine(url)
+    deadline = time.monotonic() + limit
+    try:
+        while time.monotonic() < deadline:
+            async with engine.connect() as conn:
+                busy = await conn.scalar(
+                    text("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')")
+                )
+            if not busy:
+                return
+            await asyncio.sleep(0.2)
+    finally:
+        await engine.dispose()
+
+
 async def _truncate_all(url: str) -> None:
     engine = create_async_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     try:
-        async with engine.begin() as conn:
-            tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            if tables:
-                await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for attempt in range(5):
+            try:
+                async with engine.begin() as conn:
+                    await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                return
+            except DBAPIError as exc:
+                # Another process of the tier (a sweeper, a worker's last write) locked a
+                # table in the other order: PostgreSQL picked this side; once more.
+                if "deadlock" not in str(exc) or attempt == 4:
+                    raise
+                await asyncio.sleep(0.2)
     finally:
         await engine.dispose()
 
@@ -165,6 +212,14 @@ async def database_url(
         shutil.copyfile(template, target)
         yield f"sqlite+aiosqlite:///{target}"
         return
+    if proxied(request.node):
+        tier: Topology = request.getfixturevalue("proxy_tier")
+        try:
+            yield tier.postgres.url
+        finally:
+            await _wait_idle(tier.postgres.url)  # the tier's workers may still be writing
+            await _truncate_all(tier.postgres.url)
+        return
     server: PostgresServer = request.getfixturevalue("postgres_server")
     try:
         yield server.url
@@ -176,7 +231,15 @@ SettingsFactory = Callable[..., Settings]
 
 
 @pytest.fixture
-def make_settings(database_url: str, tmp_path: Path) -> SettingsFactory:
+def make_settings(
+    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> SettingsFactory:
+    # Through the proxy, what a test writes for the service (blobs) goes where the tier's
+    # processes read it.
+    tier: dict[str, Any] = {}
+    if proxied(request.node):
+        tier = request.getfixturevalue("proxy_tier").blob_settings()
+
     def factory(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "env": Environment.TEST,
@@ -191,6 +254,7 @@ def make_settings(database_url: str, tmp_path: Path) -> SettingsFactory:
             # Analyses use the rules alone unless a test asks for the model's fields (seconds
             # a call on this CPU); tests/intelligence/test_model_fields.py does.
             "analysis_model_fields": "off",
+            **tier,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)
@@ -211,7 +275,7 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def client(
     make_settings: SettingsFactory, request: pytest.FixtureRequest
 ) -> AsyncIterator[httpx.AsyncClient]:
-    if request.config.getoption("--through-proxy"):
+    if proxied(request.node):
         tier: Topology = request.getfixturevalue("proxy_tier")
         forget_rate_limits(tier.redis.url)
         async with httpx.AsyncClient(base_url=tier.url, timeout=60) as c:
@@ -223,26 +287,37 @@ async def client(
 
 @pytest.fixture(scope="session")
 def proxy_tier(
-    postgres_server: PostgresServer,
-    redis_server: RedisServer,
-    services_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    postgres_server: PostgresServer, services_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Topology]:
-    """The distributed tier the API tests reach through its proxy (`--through-proxy`): it
-    shares the run's PostgreSQL, which each test's tenants are written to and truncated from."""
+    """The distributed tier the API tests reach through its proxy: a database of its own in the
+    run's PostgreSQL (the in-process tests' jobs are not its workers' business), its own Redis
+    (tests flush theirs) and S3 server. Tests write their tenants to its database."""
     from tests.support.topology import find_nginx, topology
 
+    postgres_server.psql(f"CREATE DATABASE {TIER_DATABASE}")
+    database = dataclasses.replace(
+        postgres_server,
+        url=postgres_server.url.rsplit("/", 1)[0] + f"/{TIER_DATABASE}",
+        database=TIER_DATABASE,
+    )
+    started: list[RedisServer | MotoServer] = []
     try:
         find_nginx()
-        s3 = start_moto(services_dir)
+        started.append(start_redis(services_dir))
+        started.append(start_moto(services_dir))
     except ServiceUnavailable as exc:
+        for service in started:
+            service.stop()
         _unavailable("the distributed tier", exc)
+    redis, s3 = started
+    assert isinstance(redis, RedisServer) and isinstance(s3, MotoServer)
     try:
         directory = tmp_path_factory.mktemp("proxy-tier")
-        with topology(directory, postgres_server, redis_server, s3) as tier:
+        with topology(directory, database, redis, s3) as tier:
             yield tier
     finally:
-        s3.stop()
+        for service in started:
+            service.stop()
 
 
 def forget_rate_limits(url: str) -> None:

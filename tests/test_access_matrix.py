@@ -27,7 +27,7 @@ from lexbase.core.security import digest, new_api_key
 from lexbase.documents.models import Document, DocumentText
 from lexbase.jobs.models import Job
 from lexbase.matters.models import Client, Matter, MatterMember
-from lexbase.providers.blobstores.local import LocalBlobStore
+from lexbase.providers.resources import open_blob_store
 from lexbase.workflows.models import WorkflowExecution, WorkflowStep, WorkflowTemplate
 from lexbase.workflows.templates import BY_ID
 from tests.conftest import SettingsFactory
@@ -314,7 +314,9 @@ async def _seed_document(
     session: AsyncSession, settings: Settings, tenant: Tenant, matter_id: str
 ) -> tuple[Document, Job]:
     data = b"Seeded memorandum.\n"
-    key = await LocalBlobStore(settings.blob_dir).put(data)
+    blobs = open_blob_store(settings)  # the service's store: local files, or S3 in the tier
+    key = await blobs.put(data)
+    await blobs.close()
     document = Document(
         organization_id=tenant.organization_id,
         matter_id=matter_id,

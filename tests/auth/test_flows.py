@@ -218,6 +218,7 @@ async def test_profile_update(client: httpx.AsyncClient) -> None:
     assert_envelope(role_grab, 422, "validation_error")
 
 
+@pytest.mark.in_process  # watches the app's threads
 async def test_password_hashing_runs_off_the_event_loop(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

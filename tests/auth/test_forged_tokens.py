@@ -138,7 +138,15 @@ async def test_deactivated_user(
 
 @pytest.mark.parametrize(
     "header",
-    ["Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token abc", "Bearer a.b", "Bearer lxb_unknown"],
+    [
+        "Bearer",
+        # A trailing space is not a legal header value on the wire (httpx refuses to send it).
+        pytest.param("Bearer ", marks=pytest.mark.in_process),
+        "Basic dXNlcjpwYXNz",
+        "Token abc",
+        "Bearer a.b",
+        "Bearer lxb_unknown",
+    ],
 )
 async def test_malformed_authorization(client: httpx.AsyncClient, header: str) -> None:
     response = await client.get("/api/v1/auth/me", headers={"Authorization": header})

@@ -8,6 +8,7 @@ import hashlib
 import httpx
 
 from lexbase.core.config import Settings
+from lexbase.providers.resources import open_blob_store
 from tests.api.test_envelope import assert_envelope
 from tests.conftest import SettingsFactory
 from tests.documents.helpers import OPINIONS, upload, wait_done
@@ -129,8 +130,8 @@ async def test_delete_removes_everything(
     await wait_done(client, headers, document_id)
     settings: Settings = make_settings()
     key = hashlib.sha256(data).hexdigest()
-    blob = settings.blob_dir / key[:2] / key[2:4] / key
-    assert blob.exists()
+    blobs = open_blob_store(settings)  # the service's store: local files, or S3 in the tier
+    assert await blobs.exists(key)
     assert (
         await client.delete(f"/api/v1/documents/{document_id}", headers=headers)
     ).status_code == 204
@@ -140,11 +141,12 @@ async def test_delete_removes_everything(
             404,
             "not_found",
         )
-    for _ in range(50):
-        if not blob.exists():
+    for _ in range(200):
+        if not await blobs.exists(key):
             break
         await asyncio.sleep(0.05)
-    assert not blob.exists()
+    assert not await blobs.exists(key)
+    await blobs.close()
     again = await upload(client, headers, data, "gone.txt")
     assert again["duplicate"] is False
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import update
 
 from lexbase import __version__
@@ -44,6 +45,7 @@ async def wait_ready(c: httpx.AsyncClient, limit: float = 30.0) -> dict[str, Any
         await asyncio.sleep(0.1)
 
 
+@pytest.mark.in_process  # the embedded checks: no Redis
 async def test_ready_checks_database_and_storage(client: httpx.AsyncClient) -> None:
     body = await wait_ready(client)
     assert body["status"] == "ready"
@@ -88,6 +90,7 @@ async def test_ready_is_503_when_storage_is_unwritable(
         assert response.json()["checks"]["database"]["status"] == "ok"
 
 
+@pytest.mark.in_process  # reads one process's counters
 async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient) -> None:
     for _ in range(3):
         await client.get("/health/live")

@@ -7,6 +7,7 @@ import asyncio
 import re
 
 import httpx
+import pytest
 
 from lexbase.app import create_app
 from tests.conftest import SettingsFactory, running
@@ -30,6 +31,7 @@ async def scrape(c: httpx.AsyncClient) -> str:
     return response.text
 
 
+@pytest.mark.in_process  # reads one process's counters
 async def test_jobs_documents_and_searches_are_counted(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
@@ -61,6 +63,7 @@ async def test_jobs_documents_and_searches_are_counted(
     assert 0 < sample(after, "lexbase_data_disk_free_ratio") <= 1
 
 
+@pytest.mark.in_process  # reads one process's counters
 async def test_a_failed_document_is_counted_at_its_stage(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:

@@ -343,6 +343,16 @@ class Topology:
         self.model.stop()
         return codes
 
+    def blob_settings(self) -> dict[str, Any]:
+        """The Settings fields that reach the tier's S3 store (what its processes are given)."""
+        return {
+            "blob_backend": "s3",
+            "s3_bucket": BUCKET,
+            "s3_endpoint_url": f"http://127.0.0.1:{self.s3_gate.port}",
+            "s3_access_key_id": "testing",
+            "s3_secret_access_key": "testing",
+        }
+
     def all_succeeded(self) -> list[str]:
         return [job for worker in self.workers for job in worker.succeeded()]
 
