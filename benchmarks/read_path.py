@@ -37,7 +37,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PASSWORD = "Read-Path-Partner-2026"  # noqa: S105 - a throwaway benchmark account
 ASGIApp = Callable[
     [MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
     Awaitable[None],
@@ -146,39 +145,22 @@ async def cpu_ms(call: Callable[[], Awaitable[None]], n: int) -> float:
 
 
 async def prepare(app: Any) -> tuple[str, str]:
-    """A firm, its partner's access token and one indexed document."""
+    """A firm, its partner's access token and one indexed document (the tests' own steps)."""
     import httpx
+    from tests.auth.helpers import login, register
+    from tests.documents.helpers import upload, wait_done
 
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://bench/api/v1") as c:
-        email = "counsel@readpath.example"
-        registered = await c.post(
-            "/auth/register",
-            json={
-                "email": email,
-                "password": PASSWORD,
-                "full_name": "Read Path Partner",
-                "organization_name": "Read Path LLP",
-            },
-        )
-        if registered.status_code != 201:
-            raise RuntimeError(f"sign-up refused: {registered.text}")
-        login = await c.post("/auth/login", json={"email": email, "password": PASSWORD})
-        login.raise_for_status()
-        token = str(login.json()["access_token"])
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as c:
+        user = await register(c)
+        token = str((await login(c, user["email"]))["access_token"])
         headers = {"Authorization": f"Bearer {token}"}
         memo = b"MEMORANDUM\n\nThe lessee shall pay rent on the first day of each month.\n"
-        accepted = await c.post("/documents", headers=headers, files={"file": ("m.txt", memo)})
-        accepted.raise_for_status()
-        document_id = str(accepted.json()["document"]["id"])
-        deadline = time.monotonic() + 180
-        while (await c.get(f"/documents/{document_id}", headers=headers)).json()[
-            "status"
-        ] != "indexed":
-            if time.monotonic() > deadline:
-                raise RuntimeError("the seed document was not indexed in 180 s")
-            await asyncio.sleep(0.2)
-    return token, document_id
+        accepted = await upload(c, headers, memo, "memo.txt")
+        document = await wait_done(c, headers, accepted["document"]["id"], limit=180)
+        if document["status"] != "indexed":
+            raise RuntimeError(f"the seed document was not indexed: {document}")
+    return token, str(document["id"])
 
 
 async def main(args: argparse.Namespace) -> None:
